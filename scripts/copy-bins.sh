@@ -18,6 +18,9 @@
 
 set -euo pipefail
 
+# Byte semantics for the ELF magic check, untranslated messages from ldd.
+export LC_ALL=C
+
 prog=${0##*/}
 
 usage() {
@@ -102,6 +105,10 @@ for f in "$@"; do
     srcs+=("$path")
 done
 
+# A copy in progress, removed if we stop before renaming it into place.
+partial=
+trap '[[ -z $partial ]] || rm -f -- "$partial"' EXIT
+
 declare -A dir_cache=() # path in root -> resolved path in root
 declare -A lib_done=()  # library path from ldd -> 1
 
@@ -171,11 +178,13 @@ sync_file() {
     # Copy beside and rename: writing into a binary that a container is
     # running fails with ETXTBSY, and a reader never sees half a file.
     tmp=$dst.copy-bins.$$
+    partial=$tmp
     cp --preserve=mode,timestamps -- "$src" "$tmp" || die "$src: cannot copy to $tmp"
     # Setuid bits are useless to a container that already runs as root and
     # would leave setuid-root copies (mount, umount) lying in the tree.
     chmod u-s,g-s -- "$tmp"
     mv -f -- "$tmp" "$dst" || die "$tmp: cannot rename to $dst"
+    partial=
     ((verbose)) && echo "copy $src -> $dst"
     return 0
 }
@@ -211,30 +220,57 @@ copy_lib() {
     return 0
 }
 
-# copy_libs BIN: copy what ldd says BIN needs.  Scripts and static binaries
-# need nothing; ldd answers those with "not a dynamic executable" or
-# "statically linked" (static-pie).
-copy_libs() {
-    local bin=$1 magic out rc=0 lib
-    magic=$(head -c 4 -- "$bin" | od -An -c | tr -d ' ')
-    [[ $magic == '177ELF' ]] || return 0
-    out=$(LC_ALL=C ldd -- "$bin" 2>&1) || rc=$?
-    if [[ $out == *'not a dynamic executable'* || $out == *'statically linked'* ]]; then
-        return 0
-    fi
-    ((rc == 0)) || die "$bin: ldd failed: ${out//$'\n'/ }"
-    if [[ $out == *'=> not found'* ]]; then
-        lib=$(grep -m1 -- '=> not found' <<<"$out" | awk '{print $1}')
-        die "$bin: needs $lib, which ldd cannot find on this host"
-    fi
-    # Lines are "name => /path (addr)", "/path (addr)" for the interpreter,
-    # or "linux-vdso.so.1 (addr)" for the vDSO, which has no file.
-    while read -r lib; do
-        copy_lib "$lib"
-    done < <(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) { print $i; break } }' <<<"$out")
+# is_elf FILE: true if FILE starts with the ELF magic.  A builtin read, as
+# this runs once per FILE and a fork each time would dominate a re-run.
+is_elf() {
+    local magic=
+    IFS= read -r -N 4 magic <"$1" || true
+    [[ $magic == $'\177ELF' ]]
+}
+
+# Ask ldd once for all ELF files: it is a shell script that starts the
+# loader per file, and one call saves a shell start per binary.  Scripts
+# and static binaries need no libraries; for those ldd prints "not a dynamic
+# executable" on stderr (plain static) or "statically linked" (static-pie).
+# Its stdout is "FILE:" headers (only when given several files) followed by
+# "name => /path (addr)", "/path (addr)" for the interpreter, or
+# "linux-vdso.so.1 (addr)" for the vDSO, which has no file.
+copy_all_libs() {
+    local -a elfs=()
+    local f out err rc=0 line cur lib
+    for f in "${srcs[@]}"; do
+        is_elf "$f" && elfs+=("$f")
+    done
+    ((${#elfs[@]} > 0)) || return 0
+    err=$(mktemp)
+    out=$(ldd -- "${elfs[@]}" 2>"$err") || rc=$?
+    line=$(grep -v -m1 -x $'\tnot a dynamic executable' "$err" || true)
+    rm -f -- "$err"
+    [[ -z $line ]] || die "ldd failed: $line"
+    ((rc == 0 || rc == 1)) || die "ldd failed with status $rc"
+    cur=${elfs[0]}
+    while IFS= read -r line; do
+        case $line in
+        $'\t'*'=> not found'*)
+            lib=${line#$'\t'}
+            die "$cur: needs ${lib%% *}, which ldd cannot find on this host"
+            ;;
+        $'\t'*'=> /'*)
+            lib=${line#*=> }
+            copy_lib "${lib% (*}"
+            ;;
+        $'\t/'*)
+            lib=${line#$'\t'}
+            copy_lib "${lib% (*}"
+            ;;
+        $'\t'*) ;;
+        *:) cur=${line%:} ;;
+        esac
+    done <<<"$out"
 }
 
 for i in "${!srcs[@]}"; do
-    place_file "$(readlink -f -- "${srcs[i]}")" "${dsts[i]}"
-    copy_libs "${srcs[i]}"
+    # cp and cmp follow a symlinked FILE, so the copy is the real file.
+    place_file "${srcs[i]}" "${dsts[i]}"
 done
+copy_all_libs
