@@ -1,0 +1,219 @@
+/*
+ * container.c: the container's own setup steps (see container.h).
+ *
+ * The order matters and is fixed by sdocker_run.c; each function here states
+ * what it needs to be true before it runs.  All run as root in the init user
+ * namespace, inside the new mount, UTS, PID and network namespaces.
+ */
+#include "container.h"
+#include "util.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static char *sink;
+static size_t sink_size;
+
+void container_set_error_sink(char *buf, size_t size)
+{
+	sink = buf;
+	sink_size = size;
+}
+
+/* Report a failed step once, with the call, the object and errno. */
+static int step_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int step_failed(const char *fmt, ...)
+{
+	char msg[512];
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (sink)
+		snprintf(sink, sink_size, "%s: %s", msg, strerror(saved));
+	errno = saved;
+	if (!sink)
+		warn("%s", msg);
+	errno = saved;
+	return -1;
+}
+
+int container_set_hostname(const char *name)
+{
+	TRACE("sethostname(\"%s\")", name);
+	if (sethostname(name, strlen(name)) < 0)
+		return step_failed("sethostname %s", name);
+	return 0;
+}
+
+int container_enter_rootfs(const char *rootfs)
+{
+	/* Without this, the bind and pivot below would propagate back to the
+	 * host's mount namespace wherever / is a shared mount (systemd makes it
+	 * shared), and the host would see every container's mounts. */
+	TRACE("mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return step_failed("mount / MS_REC|MS_PRIVATE");
+	/* pivot_root(2) needs the new root to be a mount point. */
+	TRACE("mount(\"%s\", \"%s\", NULL, MS_BIND|MS_REC, NULL)", rootfs, rootfs);
+	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return step_failed("bind mount %s onto itself", rootfs);
+	if (chdir(rootfs) < 0)
+		return step_failed("chdir %s", rootfs);
+	/* pivot_root(".", ".") stacks the old root on top of the new one, so no
+	 * directory for it has to exist in (or be left in) the rootfs; the
+	 * umount2 then detaches it.  See the NOTES of pivot_root(2). */
+	TRACE("pivot_root(\"%s\", \"%s\") ; umount2(old root, MNT_DETACH)", rootfs, rootfs);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return step_failed("pivot_root %s", rootfs);
+	if (umount2(".", MNT_DETACH) < 0)
+		return step_failed("umount2 old root");
+	if (chdir("/") < 0)
+		return step_failed("chdir /");
+	return 0;
+}
+
+static int do_mount(const char *src, const char *dst, const char *type,
+		    unsigned long flags, const char *data)
+{
+	TRACE("mount(\"%s\", \"%s\", \"%s\", %#lx, %s)", src, dst, type, flags,
+	      data ? data : "NULL");
+	if (mount(src, dst, type, flags, data) < 0)
+		return step_failed("mount %s on %s", type, dst);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned major, minor;
+} dev_nodes[] = {
+	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+static const struct {
+	const char *target, *name;
+} dev_links[] = {
+	{ "/proc/self/fd", "/dev/fd" },	{ "/proc/self/fd/0", "/dev/stdin" },
+	{ "/proc/self/fd/1", "/dev/stdout" }, { "/proc/self/fd/2", "/dev/stderr" },
+	{ "pts/ptmx", "/dev/ptmx" },	{ "/proc/kcore", "/dev/core" },
+};
+
+int container_mount_pseudo_fs(void)
+{
+	const unsigned long common = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char path[64];
+
+	/* proc must be mounted from inside the new PID namespace (we are its
+	 * init) so that it shows the container's processes only. */
+	if (do_mount("proc", "/proc", "proc", common, NULL) < 0
+	    /* Read-only, as docker does: a writable /sys lets root in the
+	     * container retune the host's devices and kernel. */
+	    || do_mount("sysfs", "/sys", "sysfs", common | MS_RDONLY, NULL) < 0
+	    || do_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+			"mode=755,size=65536k") < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof dev_nodes / sizeof dev_nodes[0]; i++) {
+		fmt_path(path, sizeof path, "/dev/%s", dev_nodes[i].name);
+		if (mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)) < 0)
+			return step_failed("mknod %s", path);
+	}
+	TRACE("mknod /dev/{null,zero,full,random,urandom,tty} ; symlink /dev/{fd,stdin,stdout,stderr,ptmx}");
+	for (size_t i = 0; i < sizeof dev_links / sizeof dev_links[0]; i++) {
+		if (symlink(dev_links[i].target, dev_links[i].name) < 0)
+			return step_failed("symlink %s", dev_links[i].name);
+	}
+	if (mkdir("/dev/pts", 0755) < 0)
+		return step_failed("mkdir /dev/pts");
+	if (mkdir("/dev/shm", 01777) < 0)
+		return step_failed("mkdir /dev/shm");
+	/* newinstance: the container gets its own pty numbering, and the
+	 * host's ptys are not visible in it. */
+	return do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+			"newinstance,ptmxmode=0666,mode=0620,gid=5");
+}
+
+int container_bring_up_lo(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return step_failed("socket(AF_INET) for lo");
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		step_failed("ioctl SIOCGIFFLAGS lo");
+		close(fd);
+		return -1;
+	}
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	TRACE("ioctl(SIOCSIFFLAGS, \"lo\", IFF_UP)");
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
+		step_failed("ioctl SIOCSIFFLAGS lo up");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+void container_make_env(char **envp, size_t n, char *storage, size_t size,
+			const char *hostname)
+{
+	const char *term = getenv("TERM");
+	size_t k = 0, used = 0;
+
+	if (n < 5) {
+		envp[0] = NULL;
+		return;
+	}
+	envp[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	envp[k++] = "HOME=/root";
+	if (hostname && k + 1 < n) {
+		int w = snprintf(storage + used, size - used, "HOSTNAME=%s", hostname);
+		if (w > 0 && (size_t)w < size - used) {
+			envp[k++] = storage + used;
+			used += (size_t)w + 1;
+		}
+	}
+	if (term && k + 1 < n) {
+		int w = snprintf(storage + used, size - used, "TERM=%s", term);
+		if (w > 0 && (size_t)w < size - used) {
+			envp[k++] = storage + used;
+			used += (size_t)w + 1;
+		}
+	}
+	envp[k] = NULL;
+}
+
+void container_exec(char *const argv[], char **envp)
+{
+	extern char **environ;
+	int saved;
+
+	/* execvp searches the PATH of the current environment, not of the
+	 * envp it is given, so the clean environment goes in first. */
+	environ = envp;
+	umask(022);
+	TRACE("execve(\"%s\")", argv[0]);
+	execvp(argv[0], argv);
+	saved = errno;
+	warn("exec %s", argv[0]);
+	_exit(saved == ENOENT || saved == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}

@@ -1,0 +1,545 @@
+/*
+ * resource.c: cgroups for sdocker (see resource.h for the API and layout).
+ *
+ * v1 or v2 is decided per controller, once, in cg_init(): a hybrid host like
+ * Debian's older default mounts cgroup2 at /sys/fs/cgroup/unified with no
+ * controllers in it, and the controllers on v1 hierarchies, so "is cgroup2
+ * mounted?" is the wrong question.  The right one is "which hierarchy holds
+ * the memory controller?", answered from /proc/self/mountinfo.
+ *
+ * Everything else in this file is one write per knob, with the file name
+ * chosen at the write, and the mkdir/rmdir around them.
+ */
+#include "resource.h"
+#include "util.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+const char *const cg_ctrl_names[CG_NCTRL] = {
+	[CG_MEMORY] = "memory", [CG_CPU] = "cpu", [CG_CPUACCT] = "cpuacct",
+	[CG_PIDS] = "pids", [CG_CPUSET] = "cpuset",
+};
+
+#define BIT(c) (1u << (c))
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0'
+		    && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+static unsigned ctrl_bits_from_list(const char *list)
+{
+	unsigned bits = 0;
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, ", \n");
+		for (int c = 0; c < CG_NCTRL; c++) {
+			if (strlen(cg_ctrl_names[c]) == n
+			    && strncmp(p, cg_ctrl_names[c], n) == 0)
+				bits |= BIT(c);
+		}
+		p += n;
+		while (*p == ',' || *p == ' ' || *p == '\n')
+			p++;
+	}
+	return bits;
+}
+
+int cg_parse_mountinfo_line(const char *line, char *mnt, size_t mntsize,
+			    int *version, unsigned *ctrls)
+{
+	/* Fields: id parent major:minor root mountpoint options [optional...]
+	 * - fstype source superoptions.  See proc(5). */
+	char buf[4096];
+	char *field[8] = { 0 };
+	char *save = NULL, *tok, *fstype = NULL, *super = NULL;
+	int n = 0, after_dash = 0;
+
+	if (strlen(line) >= sizeof buf)
+		return -1;
+	strcpy(buf, line);
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		if (after_dash == 0 && n >= 6 && strcmp(tok, "-") == 0) {
+			after_dash = 1;
+			continue;
+		}
+		if (after_dash == 1) {
+			fstype = tok;
+			after_dash = 2;
+		} else if (after_dash == 2) {
+			after_dash = 3;	/* source */
+		} else if (after_dash == 3) {
+			super = tok;
+			after_dash = 4;
+		} else if (n < 8) {
+			field[n++] = tok;
+		}
+	}
+	if (n < 6 || fstype == NULL)
+		return -1;
+	if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
+		return 0;
+	unescape_octal(field[4]);
+	if (strlen(field[4]) >= mntsize)
+		return -1;
+	strcpy(mnt, field[4]);
+	*version = fstype[6] == '2' ? 2 : 1;
+	*ctrls = *version == 1 && super ? ctrl_bits_from_list(super) : 0;
+	return 1;
+}
+
+static int read_mounts(struct cgroup *cg)
+{
+	char v2[PATH_MAX] = "", line[4096], mnt[PATH_MAX], path[PATH_MAX + 32];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int version;
+	unsigned ctrls;
+
+	if (f == NULL) {
+		warn("open /proc/self/mountinfo");
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		if (cg_parse_mountinfo_line(line, mnt, sizeof mnt, &version, &ctrls) != 1)
+			continue;
+		if (version == 2 && v2[0] == '\0')
+			strcpy(v2, mnt);
+		for (int c = 0; c < CG_NCTRL; c++) {
+			if ((ctrls & BIT(c)) && cg->mnt[c].path[0] == '\0') {
+				strcpy(cg->mnt[c].path, mnt);
+				cg->mnt[c].version = 1;
+			}
+		}
+	}
+	fclose(f);
+	/* A controller that no v1 hierarchy holds may be on the unified one, if
+	 * its root lists it (on a hybrid host it lists nothing). */
+	if (v2[0] && fmt_path(path, sizeof path, "%s/cgroup.controllers", v2) == 0
+	    && read_file(path, line, sizeof line) >= 0) {
+		ctrls = ctrl_bits_from_list(line);
+		/* v2 has no cpuacct: CPU usage is part of the cpu controller. */
+		if (ctrls & BIT(CG_CPU))
+			ctrls |= BIT(CG_CPUACCT);
+		for (int c = 0; c < CG_NCTRL; c++) {
+			if ((ctrls & BIT(c)) && cg->mnt[c].path[0] == '\0') {
+				strcpy(cg->mnt[c].path, v2);
+				cg->mnt[c].version = 2;
+			}
+		}
+	}
+	return 0;
+}
+
+int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct)
+{
+	memset(cg, 0, sizeof *cg);
+	cg->v2_into_fd = -1;
+	if (read_mounts(cg) < 0)
+		return -1;
+	cg->want = BIT(CG_MEMORY) | BIT(CG_CPU);
+	if (want_cpuacct)
+		cg->want |= BIT(CG_CPUACCT);
+	if (lim->pids >= 0)
+		cg->want |= BIT(CG_PIDS);
+	if (lim->cpuset_cpus)
+		cg->want |= BIT(CG_CPUSET);
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if ((cg->want & BIT(c)) && cg->mnt[c].path[0] == '\0') {
+			warnx("cgroup controller %s is not mounted (see /proc/self/mountinfo)",
+			      cg_ctrl_names[c]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Is controller c the first of the wanted ones to use its directory?  On v2,
+ * and on v1 with co-mounted controllers (cpu,cpuacct), several controllers
+ * share one directory; it is created, joined and removed once. */
+static int owns_dir(const struct cgroup *cg, int c)
+{
+	if (!(cg->want & BIT(c)) || cg->dir[c][0] == '\0')
+		return 0;
+	for (int e = 0; e < c; e++) {
+		if ((cg->want & BIT(e)) && strcmp(cg->dir[e], cg->dir[c]) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int cg_write(const char *dir, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int cg_write(const char *dir, const char *file, const char *fmt, ...)
+{
+	char path[PATH_MAX], value[128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(value, sizeof value, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof value || fmt_path(path, sizeof path, "%s/%s", dir, file) < 0) {
+		warnx("value for %s/%s too long", dir, file);
+		return -1;
+	}
+	TRACE("write %s = %s", path, value);
+	if (write_file(path, "%s", value) < 0) {
+		warn("write %s = %s", path, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* v2 only: the parent sdocker/ directory, created on demand and left in
+ * place, with the controllers we use enabled for its children.  The
+ * no-internal-process rule is kept: no task is ever placed in sdocker/. */
+static int v2_prepare_parent(const struct cgroup *cg, const char *mnt, char *parent,
+			     size_t size)
+{
+	char ctl[128] = "";
+
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if (c == CG_CPUACCT || !(cg->want & BIT(c)) || cg->mnt[c].version != 2)
+			continue;
+		if (strcmp(cg->mnt[c].path, mnt) != 0)
+			continue;
+		strcat(ctl, ctl[0] ? " +" : "+");
+		strcat(ctl, cg_ctrl_names[c]);
+	}
+	if (fmt_path(parent, size, "%s/sdocker", mnt) < 0) {
+		warnx("cgroup path %s/sdocker too long", mnt);
+		return -1;
+	}
+	if (mkdir(parent, 0755) == 0)
+		TRACE("mkdir %s", parent);
+	else if (errno != EEXIST) {
+		warn("mkdir %s", parent);
+		return -1;
+	}
+	if (ctl[0] == '\0')
+		return 0;
+	return cg_write(mnt, "cgroup.subtree_control", "%s", ctl) < 0
+	       || cg_write(parent, "cgroup.subtree_control", "%s", ctl) < 0 ? -1 : 0;
+}
+
+static int make_dir(const char *dir)
+{
+	TRACE("mkdir %s", dir);
+	if (mkdir(dir, 0755) == 0)
+		return 0;
+	/* A directory named after our own pid can only be left over from a
+	 * dead container that had this pid before; it is not in use. */
+	if (errno == EEXIST && rmdir(dir) == 0 && mkdir(dir, 0755) == 0)
+		return 0;
+	warn("mkdir %s", dir);
+	return -1;
+}
+
+static int write_limits_v1(struct cgroup *cg, const struct cg_limits *lim)
+{
+	const char *mem = cg->dir[CG_MEMORY], *cpu = cg->dir[CG_CPU];
+	char mems[256];
+
+	if (lim->memory >= 0 && cg_write(mem, "memory.limit_in_bytes", "%lld", (long long)lim->memory) < 0)
+		return -1;
+	if (lim->swappiness >= 0 && cg_write(mem, "memory.swappiness", "%d", lim->swappiness) < 0)
+		return -1;
+	/* Period first: a quota is checked against the period in force. */
+	if (lim->cpu_period >= 0 && cg_write(cpu, "cpu.cfs_period_us", "%lld", (long long)lim->cpu_period) < 0)
+		return -1;
+	if (lim->cpu_quota >= 0 && cg_write(cpu, "cpu.cfs_quota_us", "%lld", (long long)lim->cpu_quota) < 0)
+		return -1;
+	if (lim->cpu_shares >= 0 && cg_write(cpu, "cpu.shares", "%lld", (long long)lim->cpu_shares) < 0)
+		return -1;
+	if (lim->pids >= 0 && cg_write(cg->dir[CG_PIDS], "pids.max", "%lld", (long long)lim->pids) < 0)
+		return -1;
+	if (lim->cpuset_cpus) {
+		char path[PATH_MAX];
+		/* A new v1 cpuset starts with no cpus and no memory nodes, and
+		 * refuses tasks until both are set: inherit the parent's mems. */
+		if (fmt_path(path, sizeof path, "%s/cpuset.mems", cg->mnt[CG_CPUSET].path) < 0
+		    || read_file(path, mems, sizeof mems) < 0) {
+			warn("read %s/cpuset.mems", cg->mnt[CG_CPUSET].path);
+			return -1;
+		}
+		if (cg_write(cg->dir[CG_CPUSET], "cpuset.cpus", "%s", lim->cpuset_cpus) < 0
+		    || cg_write(cg->dir[CG_CPUSET], "cpuset.mems", "%s", mems) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int write_limits_v2(struct cgroup *cg, const struct cg_limits *lim)
+{
+	const char *mem = cg->dir[CG_MEMORY], *cpu = cg->dir[CG_CPU];
+
+	if (cg->mnt[CG_MEMORY].version == 2) {
+		if (lim->memory >= 0 && cg_write(mem, "memory.max", "%lld", (long long)lim->memory) < 0)
+			return -1;
+		if (lim->swappiness == 0 && cg_write(mem, "memory.swap.max", "0") < 0)
+			return -1;
+		if (lim->swappiness > 0)
+			warnx("warning: --memory-swappiness %d is ignored on cgroup v2, which has no "
+			      "per-cgroup swappiness (only 0, meaning no swap, is honoured)",
+			      lim->swappiness);
+	}
+	if (cg->mnt[CG_CPU].version == 2) {
+		if (lim->cpu_quota >= 0 || lim->cpu_period >= 0) {
+			char quota[32] = "max";
+			if (lim->cpu_quota >= 0)
+				snprintf(quota, sizeof quota, "%lld", (long long)lim->cpu_quota);
+			if (cg_write(cpu, "cpu.max", "%s %lld", quota,
+				     (long long)(lim->cpu_period >= 0 ? lim->cpu_period : 100000)) < 0)
+				return -1;
+		}
+		if (lim->cpu_shares >= 0
+		    && cg_write(cpu, "cpu.weight", "%llu",
+				(unsigned long long)cg_shares_to_weight((uint64_t)lim->cpu_shares)) < 0)
+			return -1;
+	}
+	if (lim->pids >= 0 && cg->mnt[CG_PIDS].version == 2
+	    && cg_write(cg->dir[CG_PIDS], "pids.max", "%lld", (long long)lim->pids) < 0)
+		return -1;
+	if (lim->cpuset_cpus && cg->mnt[CG_CPUSET].version == 2
+	    && cg_write(cg->dir[CG_CPUSET], "cpuset.cpus", "%s", lim->cpuset_cpus) < 0)
+		return -1;
+	return 0;
+}
+
+int cg_set_id(struct cgroup *cg, pid_t id)
+{
+	cg->id = id;
+	for (int c = 0; c < CG_NCTRL; c++) {
+		const char *mnt = cg->mnt[c].path, *sub = cg->mnt[c].version == 2 ? "/sdocker" : "";
+		if (!(cg->want & BIT(c)))
+			continue;
+		if (fmt_path(cg->dir[c], sizeof cg->dir[c], "%s%s/%d", mnt, sub, (int)id) < 0) {
+			warnx("cgroup path %s%s/%d too long", mnt, sub, (int)id);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int cg_create(struct cgroup *cg, const struct cg_limits *lim)
+{
+	char parent[PATH_MAX];
+
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if (!owns_dir(cg, c))
+			continue;
+		if (cg->mnt[c].version == 2
+		    && v2_prepare_parent(cg, cg->mnt[c].path, parent, sizeof parent) < 0)
+			goto fail;
+		if (make_dir(cg->dir[c]) < 0)
+			goto fail;
+		cg->made |= BIT(c);
+	}
+	/* Split by version, not by controller: a hybrid host may have memory
+	 * on v1 and pids on v2; each function writes only its own version's. */
+	if (write_limits_v1(cg, &(struct cg_limits){
+		    .memory = cg->mnt[CG_MEMORY].version == 1 ? lim->memory : -1,
+		    .swappiness = cg->mnt[CG_MEMORY].version == 1 ? lim->swappiness : -1,
+		    .cpu_period = cg->mnt[CG_CPU].version == 1 ? lim->cpu_period : -1,
+		    .cpu_quota = cg->mnt[CG_CPU].version == 1 ? lim->cpu_quota : -1,
+		    .cpu_shares = cg->mnt[CG_CPU].version == 1 ? lim->cpu_shares : -1,
+		    .cpuset_cpus = cg->mnt[CG_CPUSET].version == 1 ? lim->cpuset_cpus : NULL,
+		    .pids = cg->mnt[CG_PIDS].version == 1 ? lim->pids : -1 }) < 0
+	    || write_limits_v2(cg, lim) < 0)
+		goto fail;
+	return 0;
+fail:
+	cg_destroy(cg);
+	return -1;
+}
+
+int cg_add_pid(struct cgroup *cg, pid_t pid)
+{
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if (owns_dir(cg, c) && cg_write(cg->dir[c], "cgroup.procs", "%d", (int)pid) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Find "key value" in a flat-keyed file like memory.events or cpu.stat. */
+static int read_key(const char *dir, const char *file, const char *key, uint64_t *out)
+{
+	char path[PATH_MAX], buf[4096], *p;
+	size_t klen = strlen(key);
+
+	if (fmt_path(path, sizeof path, "%s/%s", dir, file) < 0
+	    || read_file(path, buf, sizeof buf) < 0)
+		return -1;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ' ')
+			return parse_u64(strtok(p + klen + 1, "\n"), 0, UINT64_MAX, out);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+static int read_u64(const char *dir, const char *file, uint64_t *out)
+{
+	char path[PATH_MAX], buf[64];
+
+	if (fmt_path(path, sizeof path, "%s/%s", dir, file) < 0
+	    || read_file(path, buf, sizeof buf) < 0)
+		return -1;
+	if (strcmp(buf, "max") == 0) {
+		*out = 0;
+		return 0;
+	}
+	return parse_u64(buf, 0, UINT64_MAX, out);
+}
+
+int cg_read_stats(const struct cgroup *cg, struct cg_stats *st)
+{
+	const char *mem = cg->dir[CG_MEMORY], *cpu = cg->dir[CG_CPU];
+	uint64_t v;
+
+	memset(st, 0, sizeof *st);
+	if (mem[0] && cg->mnt[CG_MEMORY].version == 1) {
+		read_key(mem, "memory.oom_control", "oom_kill", &st->oom_kills);
+		st->have_memory_peak = read_u64(mem, "memory.max_usage_in_bytes", &st->memory_peak) == 0;
+		if (read_u64(mem, "memory.limit_in_bytes", &v) == 0 && v < (UINT64_C(1) << 62))
+			st->memory_limit = v;
+	} else if (mem[0]) {
+		read_key(mem, "memory.events", "oom_kill", &st->oom_kills);
+		st->have_memory_peak = read_u64(mem, "memory.peak", &st->memory_peak) == 0;
+		read_u64(mem, "memory.max", &st->memory_limit);
+	}
+	if (cpu[0] && cg->mnt[CG_CPU].version == 1) {
+		read_key(cpu, "cpu.stat", "nr_periods", &st->nr_periods);
+		read_key(cpu, "cpu.stat", "nr_throttled", &st->nr_throttled);
+		read_key(cpu, "cpu.stat", "throttled_time", &st->throttled_ns);
+		if (cg->dir[CG_CPUACCT][0] && cg->mnt[CG_CPUACCT].version == 1)
+			st->have_cpu_usage = read_u64(cg->dir[CG_CPUACCT], "cpuacct.usage",
+						      &st->cpu_usage_ns) == 0;
+	} else if (cpu[0]) {
+		read_key(cpu, "cpu.stat", "nr_periods", &st->nr_periods);
+		read_key(cpu, "cpu.stat", "nr_throttled", &st->nr_throttled);
+		if (read_key(cpu, "cpu.stat", "throttled_usec", &v) == 0)
+			st->throttled_ns = v * 1000;
+		if (read_key(cpu, "cpu.stat", "usage_usec", &v) == 0) {
+			st->cpu_usage_ns = v * 1000;
+			st->have_cpu_usage = 1;
+		}
+	}
+	return 0;
+}
+
+/* rmdir(2) fails with EBUSY while tasks of the container are still exiting
+ * (the init is reaped before the rest of its pid namespace is gone), so
+ * retry with a growing pause, up to about five seconds in all. */
+static int rmdir_retry(const char *dir)
+{
+	struct timespec ts = { 0, 500 * 1000 };
+	long waited_us = 0;
+
+	for (;;) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY || waited_us > 5000000)
+			return -1;
+		nanosleep(&ts, NULL);
+		waited_us += ts.tv_nsec / 1000;
+		if (ts.tv_nsec < 64 * 1000 * 1000)
+			ts.tv_nsec *= 2;
+	}
+}
+
+int cg_destroy(struct cgroup *cg)
+{
+	int rc = 0;
+
+	if (cg->v2_into_fd >= 0) {
+		close(cg->v2_into_fd);
+		cg->v2_into_fd = -1;
+	}
+	for (int c = CG_NCTRL - 1; c >= 0; c--) {
+		if (!(cg->made & BIT(c)))
+			continue;
+		TRACE("rmdir %s", cg->dir[c]);
+		if (rmdir_retry(cg->dir[c]) < 0) {
+			warn("rmdir %s", cg->dir[c]);
+			rc = -1;
+		}
+		cg->made &= ~BIT(c);
+	}
+	return rc;
+}
+
+int cg_dirs(const struct cgroup *cg, char out[][PATH_MAX], int max)
+{
+	int n = 0;
+
+	for (int c = 0; c < CG_NCTRL && n < max; c++) {
+		if (owns_dir(cg, c))
+			strcpy(out[n++], cg->dir[c]);
+	}
+	return n;
+}
+
+int cg_remove_stale(const char *dir, pid_t id)
+{
+	char name[32];
+	const char *base = strrchr(dir, '/');
+	struct statfs sf;
+
+	snprintf(name, sizeof name, "%d", (int)id);
+	if (base == NULL || strcmp(base + 1, name) != 0) {
+		errno = EPERM;
+		return -1;
+	}
+	if (statfs(dir, &sf) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (sf.f_type != CGROUP_SUPER_MAGIC && sf.f_type != CGROUP2_SUPER_MAGIC) {
+		errno = EPERM;
+		return -1;
+	}
+	return rmdir_retry(dir);
+}
+
+uint64_t cg_shares_to_weight(uint64_t shares)
+{
+	/* Maps the v1 range [2, 262144] linearly onto v2's [1, 10000]. */
+	if (shares == 0)
+		return 0;
+	if (shares < 2)
+		shares = 2;
+	if (shares > 262144)
+		shares = 262144;
+	return 1 + ((shares - 2) * 9999) / 262142;
+}

@@ -1,0 +1,103 @@
+/*
+ * resource.h: the container's cgroups, on cgroup v1, v2 or a hybrid of both.
+ *
+ * Where each controller lives is found once, from /proc/self/mountinfo (a v1
+ * hierarchy, or the unified v2 hierarchy when no v1 hierarchy has it).  Every
+ * write then picks its file at the point of the write: memory.limit_in_bytes
+ * on v1, memory.max on v2, and so on.  sdocker_run.c only calls the functions
+ * below and never names a cgroup file itself.
+ *
+ * Layout: v1 puts a container in <mount>/<id> of each hierarchy it needs
+ * (cpu and memory always, as the seed did; cpuacct, pids and cpuset when
+ * asked for); v2 puts it in <mount>/sdocker/<id>.
+ */
+#ifndef SDOCKER_RESOURCE_H
+#define SDOCKER_RESOURCE_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum cg_ctrl { CG_MEMORY, CG_CPU, CG_CPUACCT, CG_PIDS, CG_CPUSET, CG_NCTRL };
+
+/* What the user asked for; -1 (or NULL) means "leave the kernel default". */
+struct cg_limits {
+	int64_t memory;		/* bytes */
+	int swappiness;		/* 0..100 */
+	int64_t cpu_period;	/* microseconds */
+	int64_t cpu_quota;	/* microseconds per period */
+	int64_t cpu_shares;	/* v1 shares, 2..262144 */
+	const char *cpuset_cpus;	/* e.g. "0-1,3" */
+	int64_t pids;		/* max tasks */
+};
+#define CG_LIMITS_NONE { -1, -1, -1, -1, -1, NULL, -1 }
+
+/* Figures read from the cgroup's own files before it is removed. */
+struct cg_stats {
+	uint64_t cpu_usage_ns;		/* 0 when not measured */
+	uint64_t nr_periods, nr_throttled, throttled_ns;
+	uint64_t memory_peak;		/* bytes, 0 when the kernel lacks it */
+	uint64_t memory_limit;		/* bytes, 0 when unlimited */
+	uint64_t oom_kills;
+	int have_cpu_usage, have_memory_peak;
+};
+
+struct cgroup_mount {
+	char path[PATH_MAX];	/* empty when the controller is not mounted */
+	int version;		/* 1 or 2 */
+};
+
+struct cgroup {
+	pid_t id;
+	struct cgroup_mount mnt[CG_NCTRL];
+	unsigned want;			/* bit per enum cg_ctrl */
+	char dir[CG_NCTRL][PATH_MAX];	/* the container's directory, or "" */
+	unsigned made;			/* bit per controller: we did mkdir */
+	int v2_into_fd;			/* for clone3(CLONE_INTO_CGROUP), or -1 */
+};
+
+/* Find where each controller lives and decide which ones this run needs:
+ * memory and cpu always, the others as the limits and want_cpuacct ask.
+ * Prints and returns -1 when a needed controller is not mounted. */
+int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct);
+
+/* Name the container's directories after its id, without creating them
+ * (so that they can be recorded first).  Prints and returns -1 if a path
+ * would be too long. */
+int cg_set_id(struct cgroup *cg, pid_t id);
+
+/* Create the directories named by cg_set_id() and write the limits.  On
+ * failure prints the failing file and leaves nothing created. */
+int cg_create(struct cgroup *cg, const struct cg_limits *lim);
+
+/* Move pid into every one of the container's cgroups. */
+int cg_add_pid(struct cgroup *cg, pid_t pid);
+
+/* Read usage, throttling, peak memory and OOM kills. */
+int cg_read_stats(const struct cgroup *cg, struct cg_stats *st);
+
+/* Remove the container's directories, retrying while the kernel still
+ * reports them busy (exiting tasks).  Safe on a half-built cgroup and safe
+ * to call twice.  Returns -1 if one could not be removed (printed). */
+int cg_destroy(struct cgroup *cg);
+
+/* Copy the container's directories (each once) into out; returns how many. */
+int cg_dirs(const struct cgroup *cg, char out[][PATH_MAX], int max);
+
+/* Remove a directory left by a dead container.  Refuses (EPERM) anything
+ * that is not a cgroup directory named `id`: a sweep must never touch a
+ * cgroup that is not sdocker's. */
+int cg_remove_stale(const char *dir, pid_t id);
+
+/* Exposed for the unit tests and the fuzzer: parse one mountinfo line.
+ * Returns 1 for a cgroup mount (filling mnt, version and the controller
+ * bits), 0 for any other mount, -1 for a malformed line. */
+int cg_parse_mountinfo_line(const char *line, char *mnt, size_t mntsize,
+			    int *version, unsigned *ctrls);
+
+/* Convert v1 cpu.shares to v2 cpu.weight the way runc and crun do. */
+uint64_t cg_shares_to_weight(uint64_t shares);
+
+extern const char *const cg_ctrl_names[CG_NCTRL];
+
+#endif

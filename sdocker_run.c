@@ -1,0 +1,604 @@
+/*
+ * sdocker_run: start a container.
+ *
+ *   sdocker_run [OPTIONS] ROOTFS [COMMAND [ARG...]]
+ *
+ * This file holds the options, the parent's sequence and the child's entry;
+ * cgroups are resource.c's, the System V handshake ipc.c's, the child's mount
+ * and network steps container.c's, the /run/sdocker record state.c's.
+ *
+ * The parent's sequence, as main() runs it:
+ *   1. parse and check every option (nothing is created before that);
+ *   2. make the handshake objects, in a private IPC namespace (ipc.c);
+ *   3. clone the child into new UTS, PID, mount and network namespaces;
+ *   4. record it in /run/sdocker/<id>, create its cgroups, move it in;
+ *   5. hand it its id, rootfs and hostname, post GO, wait for READY;
+ *   6. forward signals and wait for it; read its cgroups' verdict (OOM);
+ *   7. remove the cgroups and the record, in reverse order; exit with its
+ *      status.
+ * The child's sequence is in child_main(), one named step per line.
+ */
+#include "container.h"
+#include "ipc.h"
+#include "resource.h"
+#include "state.h"
+#include "util.h"
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "sdocker_run"
+/* Room for "@<pid>" after the name: pids have at most 7 digits (4194304). */
+#define HOSTNAME_MAX_LEN 56
+#define SETUP_TIMEOUT_MS 60000
+
+/* What travels through the shared memory segment. */
+struct handoff {
+	pid_t id;			/* parent -> child: the container's id */
+	char rootfs[PATH_MAX];		/* parent -> child */
+	char hostname[HOST_NAME_MAX + 1];	/* parent -> child: "<name>@<id>" */
+	int failed;			/* child -> parent */
+	char error[512];		/* child -> parent: the failed step */
+};
+
+struct options {
+	char rootfs[PATH_MAX];
+	const char *hostname;
+	char **argv;			/* the command */
+	struct cg_limits lim;
+	int report;
+};
+
+static char *default_cmd[] = { "/bin/bash", NULL };
+static char *cpu_test_cmd[] = { "/bin/cpu-test", NULL };
+static char *memory_test_cmd[] = { "/bin/memory-test", NULL };
+
+static volatile sig_atomic_t container_pid;	/* 0 in the child */
+static volatile sig_atomic_t container_running;
+static volatile sig_atomic_t pending_signal;
+
+static void usage(FILE *out)
+{
+	fputs("Usage: " PROG " [OPTIONS] ROOTFS [COMMAND [ARG...]]\n"
+	      "\n"
+	      "Start a container from the directory ROOTFS and run COMMAND in it\n"
+	      "(default /bin/bash).  Options after ROOTFS belong to COMMAND.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -c, --cpu-test             run /bin/cpu-test (spins one core)\n"
+	      "  -m, --memory-test          run /bin/memory-test (takes 1 MiB at a time)\n"
+	      "  -n, --hostname NAME        hostname prefix (default sdocker); the\n"
+	      "                             container's hostname is NAME@ID\n"
+	      "      --memory-limit BYTES   memory limit; K, M, G suffixes (10M)\n"
+	      "      --memory-swappiness N  swap tendency 0..100 (0: no swap)\n"
+	      "      --cpu-period US        CFS period in microseconds (1000..1000000)\n"
+	      "      --cpu-quota US         CPU time per period in microseconds (>= 1000)\n"
+	      "      --cpu-shares N         relative CPU weight (2..262144)\n"
+	      "      --cpuset-cpus LIST     CPUs to run on, e.g. 0 or 0-1,3\n"
+	      "      --pids-limit N         most tasks the container may have\n"
+	      "      --report               print a usage report when it ends\n"
+	      "      --cleanup              remove what killed runs left, then exit\n"
+	      "  -v, --verbose              trace each step as the kernel sees it\n"
+	      "  -h, --help                 show this help and exit\n"
+	      "  -V, --version              show the version and exit\n"
+	      "\n"
+	      "Exit status: the command's; 128+N if killed by signal N (137 when\n"
+	      "OOM-killed); 125 sdocker error; 126 cannot execute; 127 not found.\n"
+	      "See sdocker_run(1).\n",
+	      out);
+}
+
+static __attribute__((noreturn, format(printf, 1, 2))) void bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry '" PROG " --help' for more information.\n", stderr);
+	exit(EXIT_SDOCKER);
+}
+
+static int64_t number_arg(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+	uint64_t v;
+
+	if (parse_u64(s, min, max, &v) < 0) {
+		if (errno == ERANGE)
+			bad_usage("--%s %s: out of range (%llu..%llu)", opt, s,
+				  (unsigned long long)min, (unsigned long long)max);
+		bad_usage("--%s '%s': not a whole number", opt, s);
+	}
+	return (int64_t)v;
+}
+
+/* CPU lists as cpuset(7) writes them: "0", "0-3", "0,2-3". */
+static int valid_cpu_list(const char *s)
+{
+	uint64_t a, b;
+	char num[16];
+
+	if (*s == '\0')
+		return 0;
+	while (*s) {
+		size_t n = strspn(s, "0123456789");
+		if (n == 0 || n >= sizeof num)
+			return 0;
+		memcpy(num, s, n);
+		num[n] = '\0';
+		if (parse_u64(num, 0, 8191, &a) < 0)
+			return 0;
+		s += n;
+		if (*s == '-') {
+			s++;
+			n = strspn(s, "0123456789");
+			if (n == 0 || n >= sizeof num)
+				return 0;
+			memcpy(num, s, n);
+			num[n] = '\0';
+			if (parse_u64(num, 0, 8191, &b) < 0 || b < a)
+				return 0;
+			s += n;
+		}
+		if (*s == ',' && s[1] != '\0')
+			s++;
+		else if (*s != '\0')
+			return 0;
+	}
+	return 1;
+}
+
+static void valid_hostname(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0)
+		bad_usage("--hostname: empty name");
+	if (len > HOSTNAME_MAX_LEN)
+		bad_usage("--hostname: '%.20s...' is too long (%zu characters, at most %d)",
+			  name, len, HOSTNAME_MAX_LEN);
+	for (const char *p = name; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+		      || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_'))
+			bad_usage("--hostname '%s': only letters, digits, '-', '.' and '_' are allowed",
+				  name);
+	}
+}
+
+enum { OPT_MEMORY_LIMIT = 256, OPT_SWAPPINESS, OPT_CPU_PERIOD, OPT_CPU_QUOTA,
+       OPT_CPU_SHARES, OPT_CPUSET, OPT_PIDS, OPT_REPORT, OPT_CLEANUP };
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "cpu-test", no_argument, NULL, 'c' },
+		{ "memory-test", no_argument, NULL, 'm' },
+		{ "hostname", required_argument, NULL, 'n' },
+		{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
+		{ "memory-swappiness", required_argument, NULL, OPT_SWAPPINESS },
+		{ "cpu-period", required_argument, NULL, OPT_CPU_PERIOD },
+		{ "cpu-quota", required_argument, NULL, OPT_CPU_QUOTA },
+		{ "cpu-shares", required_argument, NULL, OPT_CPU_SHARES },
+		{ "cpuset-cpus", required_argument, NULL, OPT_CPUSET },
+		{ "pids-limit", required_argument, NULL, OPT_PIDS },
+		{ "report", no_argument, NULL, OPT_REPORT },
+		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char **demo = NULL;
+	char resolved[PATH_MAX];
+	struct stat sb;
+	uint64_t size;
+	int c, cleanup = 0;
+
+	/* getopt's own messages would not say "Try --help" in our words. */
+	opterr = 0;
+	/* "+": stop at ROOTFS, so options after it reach the command intact. */
+	while ((c = getopt_long(argc, argv, "+:cmn:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+		case 'm':
+			if (demo && demo != (c == 'c' ? cpu_test_cmd : memory_test_cmd))
+				bad_usage("--cpu-test and --memory-test cannot be used together");
+			demo = c == 'c' ? cpu_test_cmd : memory_test_cmd;
+			o->report = 1;
+			break;
+		case 'n':
+			valid_hostname(optarg);
+			o->hostname = optarg;
+			break;
+		case OPT_MEMORY_LIMIT:
+			if (parse_size(optarg, &size) < 0)
+				bad_usage("--memory-limit '%s': not a size (bytes, or a number with K, M or G)",
+					  optarg);
+			/* Below about a megabyte not even the setup steps fit, and
+			 * the kernel stores the limit as a signed 64-bit count. */
+			if (size < 1048576 || size > (uint64_t)INT64_MAX)
+				bad_usage("--memory-limit %s: out of range (1M..%lld)", optarg,
+					  (long long)INT64_MAX);
+			o->lim.memory = (int64_t)size;
+			break;
+		case OPT_SWAPPINESS:
+			o->lim.swappiness = (int)number_arg("memory-swappiness", optarg, 0, 100);
+			break;
+		case OPT_CPU_PERIOD:
+			/* The kernel's bounds for cpu.cfs_period_us: 1 ms to 1 s. */
+			o->lim.cpu_period = number_arg("cpu-period", optarg, 1000, 1000000);
+			break;
+		case OPT_CPU_QUOTA:
+			/* At least 1 ms; at most the kernel's max_cfs_runtime. */
+			o->lim.cpu_quota = number_arg("cpu-quota", optarg, 1000, (UINT64_C(1) << 44) - 1);
+			break;
+		case OPT_CPU_SHARES:
+			o->lim.cpu_shares = number_arg("cpu-shares", optarg, 2, 262144);
+			break;
+		case OPT_CPUSET:
+			if (!valid_cpu_list(optarg))
+				bad_usage("--cpuset-cpus '%s': not a CPU list (e.g. 0 or 0-1,3)", optarg);
+			o->lim.cpuset_cpus = optarg;
+			break;
+		case OPT_PIDS:
+			o->lim.pids = number_arg("pids-limit", optarg, 1, 4194304);
+			break;
+		case OPT_REPORT:
+			o->report = 1;
+			break;
+		case OPT_CLEANUP:
+			cleanup = 1;
+			break;
+		case 'v':
+			trace_enabled = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf(PROG " " SDOCKER_VERSION "\n");
+			exit(0);
+		case ':':
+			bad_usage("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				bad_usage("unknown option '-%c'", optopt);
+			bad_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, PROG ": must be run as root (it creates namespaces and cgroups)\n");
+		exit(EXIT_SDOCKER);
+	}
+	if (cleanup) {
+		if (optind != argc)
+			bad_usage("--cleanup takes no ROOTFS or command");
+		exit(state_sweep(1, 1) < 0 ? EXIT_SDOCKER : 0);
+	}
+	if (optind >= argc)
+		bad_usage("missing ROOTFS");
+	if (argv[optind][0] == '\0')
+		bad_usage("ROOTFS is an empty string");
+	if (realpath(argv[optind], resolved) == NULL) {
+		fprintf(stderr, PROG ": rootfs %s: %s\n", argv[optind], strerror(errno));
+		exit(EXIT_SDOCKER);
+	}
+	if (stat(resolved, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, PROG ": rootfs %s: not a directory\n", argv[optind]);
+		exit(EXIT_SDOCKER);
+	}
+	if (strcmp(resolved, "/") == 0) {
+		fprintf(stderr, PROG ": rootfs %s: is the host's root directory\n", argv[optind]);
+		exit(EXIT_SDOCKER);
+	}
+	strcpy(o->rootfs, resolved);
+	optind++;
+	if (demo && optind < argc)
+		bad_usage("--%s-test runs its own command; drop '%s'",
+			  demo == cpu_test_cmd ? "cpu" : "memory", argv[optind]);
+	if (optind < argc && argv[optind][0] == '\0')
+		bad_usage("COMMAND is an empty string");
+	o->argv = demo ? demo : optind < argc ? argv + optind : default_cmd;
+}
+
+static void on_signal(int sig, siginfo_t *info, void *uctx)
+{
+	(void)uctx;
+	if (container_pid <= 0)
+		return;
+	if (!container_running) {
+		pending_signal = sig;
+		return;
+	}
+	/* A signal the terminal sent (Ctrl-C) went to the whole foreground
+	 * process group, the container included; sending it again would
+	 * deliver it twice. */
+	if (info->si_code != SI_KERNEL)
+		kill(container_pid, sig);
+}
+
+static void forward_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static void default_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		signal(sigs[i], SIG_DFL);
+}
+
+/* fork(2) semantics (returns 0 in the child, which runs on a copy of our
+ * stack), but with namespace flags, which fork() cannot take. */
+static pid_t clone_container(unsigned long flags)
+{
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
+static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct options *o)
+{
+	struct handoff *h = ch->shm;
+	char *envp[8], envbuf[512];
+
+	trace_prefix = "[child] ";
+	/* If sdocker_run dies, so does the container; the parent-alive
+	 * semaphore covers the moment before this call takes effect. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	default_signals();
+	if (ipc_wait(ch, IPC_SEM_GO, SETUP_TIMEOUT_MS, ipc_parent_alive, ch) < 0)
+		_exit(EXIT_SDOCKER);	/* the parent is gone: nobody to report to */
+	container_set_error_sink(h->error, sizeof h->error);
+	if (container_set_hostname(h->hostname) < 0
+	    || container_enter_rootfs(h->rootfs) < 0	/* private mounts, pivot_root */
+	    || container_mount_pseudo_fs() < 0		/* proc, sys, dev, dev/pts */
+	    || container_bring_up_lo() < 0)
+		h->failed = 1;
+	container_make_env(envp, sizeof envp / sizeof envp[0], envbuf, sizeof envbuf, h->hostname);
+	ipc_post(ch, IPC_SEM_READY);
+	if (h->failed)
+		_exit(EXIT_SDOCKER);
+	ipc_detach(ch);
+	/* Last, after the last semop: from here on the handshake's set is out
+	 * of reach, and the container has an IPC namespace with nothing in it. */
+	TRACE("unshare(CLONE_NEWIPC)");
+	if (unshare(CLONE_NEWIPC) < 0) {
+		warn("unshare(CLONE_NEWIPC)");
+		_exit(EXIT_SDOCKER);
+	}
+	container_exec(o->argv, envp);
+}
+
+/* While the parent waits for READY: is the child still there, and has no
+ * signal asked us to give up? */
+static int child_alive(void *arg)
+{
+	siginfo_t si;
+
+	if (pending_signal)
+		return 0;
+	si.si_pid = 0;
+	return waitid(P_PID, (id_t)*(pid_t *)arg, &si, WEXITED | WNOHANG | WNOWAIT) == 0
+	       && si.si_pid == 0;
+}
+
+static int wait_child(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			warn("waitpid %d", (int)pid);
+			return -1;
+		}
+	}
+	return status;
+}
+
+static double elapsed_s(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void print_report(pid_t id, int status, const struct cg_stats *st, double wall,
+			 const struct cg_limits *lim)
+{
+	fprintf(stderr, "[+] container %d ", (int)id);
+	if (WIFEXITED(status))
+		fprintf(stderr, "exited with status %d", WEXITSTATUS(status));
+	else
+		fprintf(stderr, "was killed by signal %d (%s)%s", WTERMSIG(status),
+			strsignal(WTERMSIG(status)), st->oom_kills ? ", out of memory" : "");
+	fprintf(stderr, " after %.2f s\n", wall);
+	if (st->have_cpu_usage)
+		fprintf(stderr, "    cpu: %.2f s used, %.1f%% of one core\n",
+			(double)st->cpu_usage_ns / 1e9,
+			wall > 0 ? 100.0 * (double)st->cpu_usage_ns / 1e9 / wall : 0.0);
+	if (lim->cpu_quota >= 0)
+		fprintf(stderr, "    cpu quota: throttled in %llu of %llu periods, %.2f s in all\n",
+			(unsigned long long)st->nr_throttled, (unsigned long long)st->nr_periods,
+			(double)st->throttled_ns / 1e9);
+	if (st->have_memory_peak)
+		fprintf(stderr, "    memory: peak %.1f MiB", (double)st->memory_peak / 1048576.0);
+	else
+		fprintf(stderr, "    memory: peak not reported by this kernel");
+	if (st->memory_limit)
+		fprintf(stderr, " of a %.1f MiB limit", (double)st->memory_limit / 1048576.0);
+	fprintf(stderr, ", %llu OOM kill%s\n", (unsigned long long)st->oom_kills,
+		st->oom_kills == 1 ? "" : "s");
+}
+
+/* Steps 4 and 5: record, cgroups, handshake.  Returns 0 once the child
+ * has finished its setup and is about to exec, or -1 (printed). */
+static int start_container(struct ipc_channel *ch, const struct options *o,
+			   struct cgroup *cg, pid_t pid)
+{
+	struct handoff *h = ch->shm;
+	struct state_info st;
+	int lock, rc = -1;
+
+	memset(&st, 0, sizeof st);
+	st.pid = pid;
+	strcpy(st.rootfs, o->rootfs);
+	snprintf(st.hostname, sizeof st.hostname, "%s", o->hostname);
+	for (int i = 0, used = 0; o->argv[i] && used < (int)sizeof st.command - 1; i++)
+		used += snprintf(st.command + used, sizeof st.command - (size_t)used, "%s%s",
+				 i ? " " : "", o->argv[i]);
+	if (proc_starttime(pid, &st.starttime) < 0) {
+		warn("read /proc/%d/stat", (int)pid);
+		return -1;
+	}
+	/* The record comes before the cgroups: if we are killed between the
+	 * two, the sweep still knows which directories were ours.  The shared
+	 * lock keeps a sweep from judging us while we are half made. */
+	lock = state_lock(LOCK_SH);
+	if (lock < 0 || cg_set_id(cg, pid) < 0)
+		goto out;
+	st.ncgroups = cg_dirs(cg, st.cgroups, (int)(sizeof st.cgroups / sizeof st.cgroups[0]));
+	if (state_create(&st) < 0
+	    || cg_create(cg, &o->lim) < 0	/* mkdir, limits */
+	    || cg_add_pid(cg, pid) < 0)		/* before the command runs */
+		goto out;
+	state_unlock(lock);
+	lock = -1;
+
+	h->id = pid;
+	strcpy(h->rootfs, o->rootfs);
+	snprintf(h->hostname, sizeof h->hostname, "%s@%d", o->hostname, (int)pid);
+	/* Said before GO, so that it comes before anything the container prints. */
+	fprintf(stderr, "[+] start container with id %d\n", (int)pid);
+	TRACE("semop(GO)   (id, rootfs and hostname are in shared memory; the child is in its cgroups)");
+	if (ipc_post(ch, IPC_SEM_GO) < 0) {
+		warn("semop(semid %d, GO)", ch->semid);
+		goto out;
+	}
+	if (ipc_wait(ch, IPC_SEM_READY, SETUP_TIMEOUT_MS, child_alive, &pid) < 0) {
+		if (errno == ETIMEDOUT)
+			warnx("container %d: its setup did not finish in %d s", (int)pid,
+			      SETUP_TIMEOUT_MS / 1000);
+		else if (errno != ESRCH)
+			warn("semop(semid %d, READY)", ch->semid);
+		goto out;
+	}
+	TRACE("semop(READY) returned   (the child's setup is done)");
+	if (h->failed) {
+		warnx("container setup: %s", h->error);
+		goto out;
+	}
+	rc = 0;
+out:
+	state_unlock(lock);
+	return rc;
+}
+
+/* Step 6's verdict: the exit status to pass on, with the OOM message and
+ * the report, read from the cgroups before they go. */
+static int container_status(const struct cgroup *cg, pid_t pid, int status,
+			    const struct options *o, const struct timespec *t0)
+{
+	struct cg_stats st;
+	double wall = elapsed_s(t0);
+
+	cg_read_stats(cg, &st);
+	if (st.oom_kills > 0) {
+		if (st.memory_limit)
+			warnx("container %d was OOM-killed: it reached its memory limit of %llu bytes",
+			      (int)pid, (unsigned long long)st.memory_limit);
+		else
+			warnx("container %d was OOM-killed (out of memory)", (int)pid);
+	}
+	if (o->report)
+		print_report(pid, status, &st, wall, &o->lim);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_SDOCKER;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .hostname = "sdocker", .lim = CG_LIMITS_NONE };
+	struct ipc_channel ch = { .semid = -1 };
+	struct cgroup cg;
+	struct timespec t0;
+	int status, rc = EXIT_SDOCKER;
+	pid_t pid;
+
+	parse_options(argc, argv, &o);		/* 1: nothing exists yet */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (cg_init(&cg, &o.lim, o.report) < 0)	/* find the hierarchies */
+		return EXIT_SDOCKER;
+	forward_signals();
+	if (ipc_create(&ch, sizeof(struct handoff)) < 0)	/* 2 */
+		return EXIT_SDOCKER;
+
+	pid = clone_container(CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET); /* 3 */
+	if (pid < 0) {
+		warn("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET)");
+		goto out_ipc;
+	}
+	if (pid == 0)
+		child_main(&ch, &o);
+	container_pid = pid;
+	TRACE("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET|SIGCHLD) = %d", (int)pid);
+
+	if (start_container(&ch, &o, &cg, pid) < 0) {	/* 4, 5 */
+		kill(pid, SIGKILL);
+		status = wait_child(pid);
+		/* Killed by the OOM killer during setup is still an OOM kill;
+		 * any other setup failure is ours. */
+		if (status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
+		    && (rc = container_status(&cg, pid, status, &o, &t0)) == 137)
+			;
+		else
+			rc = pending_signal ? 128 + pending_signal : EXIT_SDOCKER;
+		goto out_cgroup;
+	}
+	ipc_destroy(&ch);	/* both sides are done with the set and the segment */
+	container_running = 1;
+	if (pending_signal)	/* arrived during setup: the user wants it stopped */
+		kill(pid, SIGKILL);
+
+	/* While the container runs: clear what killed runs left behind. */
+	state_sweep(0, 0);
+
+	status = wait_child(pid);			/* 6 */
+	if (status >= 0)
+		rc = container_status(&cg, pid, status, &o, &t0);
+out_cgroup:						/* 7 */
+	if (cg_destroy(&cg) < 0 && rc == 0)
+		rc = EXIT_SDOCKER;
+	state_remove(pid);
+out_ipc:
+	ipc_destroy(&ch);
+	return rc;
+}

@@ -1,0 +1,269 @@
+/*
+ * state.c: /run/sdocker/<id>/state records and the sweep (see state.h).
+ *
+ * Why a record at all: cgroup directories outlive their processes.  If
+ * sdocker_run dies by SIGKILL, its container dies with it (PR_SET_PDEATHSIG)
+ * but the directories stay, and only a record written before they were made
+ * can say, later, that they were sdocker's.  So the order in sdocker_run is:
+ * clone, write the record, then create cgroups; and the sweep removes only
+ * directories that a record of a dead container names.
+ */
+#include "state.h"
+#include "resource.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int ensure_dir(void)
+{
+	if (mkdir(SDOCKER_STATE_DIR, 0700) == 0 || errno == EEXIST)
+		return 0;
+	warn("mkdir %s", SDOCKER_STATE_DIR);
+	return -1;
+}
+
+int state_lock(int operation)
+{
+	int fd;
+
+	if (ensure_dir() < 0)
+		return -1;
+	fd = open(SDOCKER_STATE_DIR "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		warn("open %s/lock", SDOCKER_STATE_DIR);
+		return -1;
+	}
+	while (flock(fd, operation) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			warn("flock %s/lock", SDOCKER_STATE_DIR);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void state_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static int remove_entry(pid_t id, const struct state_info *st, int report)
+{
+	char path[PATH_MAX];
+	int busy = 0;
+
+	for (int i = 0; st && i < st->ncgroups; i++) {
+		if (cg_remove_stale(st->cgroups[i], id) < 0) {
+			warn("sweep: rmdir %s", st->cgroups[i]);
+			busy = 1;
+		} else if (report) {
+			fprintf(stderr, "sdocker_run: removed %s\n", st->cgroups[i]);
+		}
+	}
+	/* Keep the record while a directory is still there, so that a later
+	 * sweep can finish the job. */
+	if (busy)
+		return -1;
+	fmt_path(path, sizeof path, "%s/%d/state", SDOCKER_STATE_DIR, (int)id);
+	unlink(path);
+	fmt_path(path, sizeof path, "%s/%d/state.tmp", SDOCKER_STATE_DIR, (int)id);
+	unlink(path);
+	fmt_path(path, sizeof path, "%s/%d", SDOCKER_STATE_DIR, (int)id);
+	if (rmdir(path) < 0 && errno != ENOENT) {
+		warn("sweep: rmdir %s", path);
+		return -1;
+	}
+	if (report)
+		fprintf(stderr, "sdocker_run: removed %s\n", path);
+	return 0;
+}
+
+int state_create(const struct state_info *st)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX], text[8192];
+	size_t used = 0;
+	int fd, n;
+
+	if (ensure_dir() < 0)
+		return -1;
+	if (fmt_path(dir, sizeof dir, "%s/%d", SDOCKER_STATE_DIR, (int)st->pid) < 0
+	    || fmt_path(tmp, sizeof tmp, "%s/state.tmp", dir) < 0
+	    || fmt_path(final, sizeof final, "%s/state", dir) < 0)
+		return -1;
+	if (mkdir(dir, 0700) < 0) {
+		struct state_info old;
+		if (errno != EEXIST) {
+			warn("mkdir %s", dir);
+			return -1;
+		}
+		/* The pid is our child's, so whoever had it before is dead. */
+		if (remove_entry(st->pid, state_read(st->pid, &old) == 0 ? &old : NULL, 0) < 0
+		    || mkdir(dir, 0700) < 0) {
+			warn("mkdir %s (after removing a stale record)", dir);
+			return -1;
+		}
+	}
+	n = snprintf(text, sizeof text,
+		     "pid=%d\nstarttime=%llu\nrootfs=%s\nhostname=%s\ncommand=%s\n",
+		     (int)st->pid, st->starttime, st->rootfs, st->hostname, st->command);
+	if (n < 0 || (size_t)n >= sizeof text)
+		goto toolong;
+	used = (size_t)n;
+	for (int i = 0; i < st->ncgroups; i++) {
+		n = snprintf(text + used, sizeof text - used, "cgroup=%s\n", st->cgroups[i]);
+		if (n < 0 || (size_t)n >= sizeof text - used)
+			goto toolong;
+		used += (size_t)n;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		warn("open %s", tmp);
+		return -1;
+	}
+	if (write_all(fd, text, used) < 0 || close(fd) < 0) {
+		warn("write %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, final) < 0) {
+		warn("rename %s to %s", tmp, final);
+		unlink(tmp);
+		return -1;
+	}
+	TRACE("write %s   (pid, start time, rootfs, cgroups: for sdocker_exec and the sweep)", final);
+	return 0;
+toolong:
+	errno = ENAMETOOLONG;
+	warn("state record for %d", (int)st->pid);
+	return -1;
+}
+
+void state_remove(pid_t id)
+{
+	remove_entry(id, NULL, 0);
+}
+
+int state_parse(const char *text, struct state_info *st)
+{
+	const char *line = text;
+	uint64_t v;
+
+	memset(st, 0, sizeof *st);
+	st->pid = -1;
+	while (*line) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		const char *eq = memchr(line, '=', len);
+		char val[PATH_MAX];
+		size_t klen, vlen;
+
+		if (eq == NULL)
+			goto bad;
+		klen = (size_t)(eq - line);
+		vlen = len - klen - 1;
+		if (vlen >= sizeof val)
+			goto bad;
+		memcpy(val, eq + 1, vlen);
+		val[vlen] = '\0';
+#define KEY(k) (klen == sizeof(k) - 1 && memcmp(line, k, klen) == 0)
+		if (KEY("pid")) {
+			if (parse_u64(val, 1, INT32_MAX, &v) < 0)
+				goto bad;
+			st->pid = (pid_t)v;
+		} else if (KEY("starttime")) {
+			if (parse_u64(val, 0, UINT64_MAX, &v) < 0)
+				goto bad;
+			st->starttime = v;
+		} else if (KEY("rootfs") && vlen < sizeof st->rootfs) {
+			memcpy(st->rootfs, val, vlen + 1);
+		} else if (KEY("hostname") && vlen < sizeof st->hostname) {
+			memcpy(st->hostname, val, vlen + 1);
+		} else if (KEY("command") && vlen < sizeof st->command) {
+			memcpy(st->command, val, vlen + 1);
+		} else if (KEY("cgroup")) {
+			if (st->ncgroups >= (int)(sizeof st->cgroups / sizeof st->cgroups[0]))
+				goto bad;
+			memcpy(st->cgroups[st->ncgroups++], val, vlen + 1);
+		} else {
+			goto bad;
+		}
+#undef KEY
+		line += len + (eol ? 1 : 0);
+	}
+	if (st->pid <= 0 || st->rootfs[0] != '/')
+		goto bad;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+int state_read(pid_t id, struct state_info *st)
+{
+	char path[PATH_MAX], text[8192];
+
+	if (fmt_path(path, sizeof path, "%s/%d/state", SDOCKER_STATE_DIR, (int)id) < 0
+	    || read_file(path, text, sizeof text) < 0)
+		return -1;
+	if (state_parse(text, st) < 0 || st->pid != id) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+int state_sweep(int thorough, int report)
+{
+	DIR *d;
+	struct dirent *e;
+	int lock, swept = 0;
+
+	/* A quick sweep never waits: if another run is creating its record
+	 * right now, the next run will sweep instead. */
+	lock = state_lock(thorough ? LOCK_EX : LOCK_EX | LOCK_NB);
+	if (lock < 0)
+		return thorough ? -1 : 0;
+	d = opendir(SDOCKER_STATE_DIR);
+	if (d == NULL) {
+		warn("opendir %s", SDOCKER_STATE_DIR);
+		state_unlock(lock);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		struct state_info st;
+		unsigned long long now;
+		uint64_t id;
+		int have;
+
+		if (parse_u64(e->d_name, 1, INT32_MAX, &id) < 0)
+			continue;
+		/* The cheap test: no process with that pid at all. */
+		if (kill((pid_t)id, 0) == 0 || errno == EPERM) {
+			if (!thorough)
+				continue;
+			if (state_read((pid_t)id, &st) == 0 && proc_starttime((pid_t)id, &now) == 0
+			    && now == st.starttime)
+				continue;
+		}
+		have = state_read((pid_t)id, &st) == 0;
+		TRACE("sweep: container %d is gone; removing what it left", (int)id);
+		if (remove_entry((pid_t)id, have ? &st : NULL, report) == 0)
+			swept++;
+	}
+	closedir(d);
+	state_unlock(lock);
+	return swept;
+}

@@ -1,0 +1,52 @@
+/*
+ * state.h: the record of each running container under /run/sdocker/<id>/.
+ *
+ * sdocker_run writes /run/sdocker/<id>/state when the container starts and
+ * removes it when the container is gone; sdocker_exec reads it to find and
+ * validate a container.  The record is also what makes cleanup possible after
+ * sdocker_run was killed: it names the cgroup directories to remove, and the
+ * start time that tells a dead container from a live one with a recycled pid.
+ */
+#ifndef SDOCKER_STATE_H
+#define SDOCKER_STATE_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+struct state_info {
+	pid_t pid;
+	unsigned long long starttime;
+	char rootfs[PATH_MAX];
+	char hostname[128];
+	char cgroups[8][PATH_MAX];
+	int ncgroups;
+	char command[512];
+};
+
+/* Serialise creation against sweeps: runs take LOCK_SH while they create
+ * their record and cgroups, a sweep takes LOCK_EX.  Returns an fd or -1. */
+int state_lock(int operation);
+void state_unlock(int fd);
+
+/* Write the record atomically (temp file + rename).  An old record with the
+ * same id belongs to a dead container (the pid is ours now) and is swept
+ * first.  Prints on failure. */
+int state_create(const struct state_info *st);
+
+/* Remove the record.  Safe to call twice. */
+void state_remove(pid_t id);
+
+/* Read and parse a record.  Returns 0, or -1 with errno (ENOENT: none). */
+int state_read(pid_t id, struct state_info *st);
+
+/* Parse a record's text (exposed for the unit tests and the fuzzer). */
+int state_parse(const char *text, struct state_info *st);
+
+/* Remove what dead containers left behind: their cgroup directories and
+ * records.  thorough=0 is the cheap sweep every sdocker_run does (only
+ * entries whose pid no longer exists); thorough=1, for --cleanup, also
+ * catches a recycled pid by comparing start times.  Returns the number of
+ * containers swept, or -1. */
+int state_sweep(int thorough, int report);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * util.c: small helpers shared by every module (see util.h).
+ *
+ * The rules they keep: errno survives to the caller, nothing is printed here
+ * (the caller knows which object it was working on and says so), and numbers
+ * are parsed strictly, because a limit that silently became 0 or wrapped
+ * around is worse than an error.
+ */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int trace_enabled;
+const char *trace_prefix = "";
+
+void trace_printf(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int saved = errno;
+	int n = snprintf(line, sizeof line, "=> %s", trace_prefix);
+
+	if (n < 0 || (size_t)n >= sizeof line)
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	/* One write per line, so the parent's and the child's lines never mix
+	 * inside a line even though both write to the same stderr. */
+	if (write_all(STDERR_FILENO, line, (size_t)n) < 0)
+		(void)0;
+	errno = saved;
+}
+
+ssize_t read_all(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = read(fd, (char *)buf + done, len - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t w = write(fd, (const char *)buf + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+int write_file(const char *path, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int fd, n, saved;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof buf) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* A cgroup knob takes the value in one write(2); the kernel's verdict
+	 * (EINVAL for a quota below 1 ms, EBUSY, ...) comes back from it. */
+	if (write_all(fd, buf, (size_t)n) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
+}
+
+ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	int fd, saved;
+	ssize_t n;
+
+	if (size == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read_all(fd, buf, size - 1);
+	saved = errno;
+	close(fd);
+	if (n < 0) {
+		errno = saved;
+		return -1;
+	}
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return n;
+}
+
+int fmt_path(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == NULL || *s == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s < '0' || *s > '9') {
+			errno = EINVAL;
+			return -1;
+		}
+		d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10) {
+			errno = ERANGE;
+			return -1;
+		}
+		v = v * 10 + d;
+	}
+	if (v < min || v > max) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char digits[32];
+	size_t len, ndig = 0;
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (s == NULL || *s == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	len = strlen(s);
+	while (ndig < len && s[ndig] >= '0' && s[ndig] <= '9')
+		ndig++;
+	if (ndig == 0 || ndig >= sizeof digits) {
+		errno = ndig == 0 ? EINVAL : ERANGE;
+		return -1;
+	}
+	memcpy(digits, s, ndig);
+	digits[ndig] = '\0';
+	s += ndig;
+	switch (tolower((unsigned char)*s)) {
+	case '\0': break;
+	case 'k': shift = 10; s++; break;
+	case 'm': shift = 20; s++; break;
+	case 'g': shift = 30; s++; break;
+	case 't': shift = 40; s++; break;
+	case 'b': break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	if (tolower((unsigned char)*s) == 'b')
+		s++;
+	if (*s != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (parse_u64(digits, 0, UINT64_MAX, &v) < 0)
+		return -1;
+	if (shift && v > (UINT64_MAX >> shift)) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = v << shift;
+	return 0;
+}
+
+int parse_stat_starttime(const char *stat, unsigned long long *out)
+{
+	/* The command name (field 2) may hold spaces and parentheses, so count
+	 * fields from the last ')': the state is field 3, start time field 22. */
+	const char *p = strrchr(stat, ')');
+	int field = 2;
+	char *end;
+	unsigned long long v;
+
+	if (p == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	p++;
+	while (*p && field < 22) {
+		if (*p == ' ') {
+			field++;
+			while (*p == ' ')
+				p++;
+			continue;
+		}
+		p++;
+	}
+	if (field != 22 || *p < '0' || *p > '9') {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (errno != 0 || (*end != ' ' && *end != '\0' && *end != '\n')) {
+		errno = EINVAL;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int proc_starttime(pid_t pid, unsigned long long *out)
+{
+	char path[64], buf[1024];
+
+	if (fmt_path(path, sizeof path, "/proc/%d/stat", (int)pid) < 0)
+		return -1;
+	if (read_file(path, buf, sizeof buf) < 0) {
+		if (errno == ENOENT)
+			errno = ESRCH;
+		return -1;
+	}
+	return parse_stat_starttime(buf, out);
+}

@@ -1,0 +1,72 @@
+/*
+ * util.h: the few helpers every sdocker module shares.
+ *
+ * File I/O that keeps errno for the caller (every cgroup and /proc write goes
+ * through write_file), strict number parsing for the command line, reading a
+ * process's start time (how sdocker tells a container from a recycled pid),
+ * and the teaching trace printed by -v. Nothing here knows about containers.
+ */
+#ifndef SDOCKER_UTIL_H
+#define SDOCKER_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Exit statuses shared by both tools; they follow docker and chroot(1). */
+enum {
+	EXIT_SDOCKER = 125,	/* sdocker's own failure, including bad input */
+	EXIT_CANNOT_EXEC = 126,
+	EXIT_NOT_FOUND = 127,
+};
+
+#define SDOCKER_VERSION "1.0.0"
+#define SDOCKER_STATE_DIR "/run/sdocker"
+
+/* -v/--verbose: print each step as the kernel sees it.  The test is a plain
+ * int, so a run without -v formats nothing. */
+extern int trace_enabled;
+extern const char *trace_prefix;
+void trace_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define TRACE(...)                                                            \
+	do {                                                                  \
+		if (trace_enabled)                                            \
+			trace_printf(__VA_ARGS__);                            \
+	} while (0)
+
+/* Write a formatted value to an existing file (cgroup knobs, /proc files).
+ * Returns 0, or -1 with errno set and nothing printed. */
+int write_file(const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Read up to size-1 bytes of a small file into buf, NUL-terminated, with a
+ * trailing newline removed.  Returns the length, or -1 with errno set. */
+ssize_t read_file(const char *path, char *buf, size_t size);
+
+/* Like snprintf into a fixed buffer, but returns -1 (errno ENAMETOOLONG) when
+ * the result would not fit instead of silently cutting it. */
+int fmt_path(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Parse a whole decimal number in [min, max]: no sign, no spaces, no
+ * trailing junk, no overflow.  Returns 0, or -1 with errno EINVAL/ERANGE. */
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Parse a size in bytes with an optional K, M, G or T suffix (powers of
+ * 1024, either case, an optional trailing B): "10M" is 10485760. */
+int parse_size(const char *s, uint64_t *out);
+
+/* The start time of a process in clock ticks since boot (field 22 of
+ * /proc/PID/stat).  Returns 0 and sets *out, or -1 with errno set (ESRCH
+ * when there is no such process). */
+int proc_starttime(pid_t pid, unsigned long long *out);
+
+/* Parse the text of /proc/PID/stat for its start time; split out so the
+ * unit tests and the fuzzer can feed it odd command names. */
+int parse_stat_starttime(const char *stat, unsigned long long *out);
+
+/* read(2)/write(2) that retry on EINTR and short writes. */
+ssize_t read_all(int fd, void *buf, size_t len);
+int write_all(int fd, const void *buf, size_t len);
+
+#endif
