@@ -87,6 +87,7 @@ echo "sdocker-v2: init reached at ${uptime}s guest uptime, kernel $($bb uname -r
 # status is printed with the per-run nonce so nothing it prints can forge it.
 # shellcheck source=/dev/null # written by run-guest.sh for each run
 . /etc/sdocker-v2/env || die "cannot read /etc/sdocker-v2/env"
+$bb rm -f /etc/sdocker-v2/env # the nonce stays in this shell only
 /bin/bash /etc/sdocker-v2/run.sh </dev/null
 rc=$?
 echo "sdocker-v2-result $SDOCKER_V2_NONCE: exit $rc"

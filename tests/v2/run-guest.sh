@@ -184,8 +184,9 @@ base_files() {
     done | while IFS= read -r f; do
         [[ -f $f && -x $f ]] && printf '%s\n' "$f"
     done
-    # Alternatives and diversions belong to no package's list.
-    for f in /bin/sh /usr/bin/awk /usr/bin/getent /usr/sbin/capsh /usr/bin/strace /usr/bin/jq; do
+    # Alternatives belong to no package's list; a few others when present.
+    for f in /bin/sh /usr/bin/awk /usr/bin/which /usr/bin/pidof /usr/bin/getent \
+        /usr/sbin/capsh /usr/bin/strace /usr/bin/jq; do
         [[ -f $f && -x $f ]] && printf '%s\n' "$f"
     done
 }
@@ -256,6 +257,9 @@ key=$(
     } | sha256sum | cut -d' ' -f1
 )
 base_cpio=$v2_cache/base.cpio
+# Two runs at once (a developer and CI) must not fill the same base dir.
+exec {base_lock}>"$v2_cache/base.lock"
+flock "$base_lock"
 if [[ ! -f $base_cpio || $(cat -- "$v2_cache/base.key" 2>/dev/null) != "$key" ]]; then
     echo "$prog: packing the guest base (${#files[@]} programs)"
     rm -rf -- "$v2_cache/base"
@@ -302,6 +306,7 @@ rel=${payload#/}
 } | (cd / && cpio -o -H newc --quiet) >"$run/payload.cpio" ||
     { echo "$prog: cpio of $payload failed" >&2; exit 125; }
 cat -- "$base_cpio" "$run/files.cpio" "$run/payload.cpio" >"$run/initrd"
+exec {base_lock}>&-
 rm -f -- "$run/files.cpio" "$run/payload.cpio"
 initrd_mb=$(($(stat -c %s -- "$run/initrd") / 1048576))
 echo "$prog: initramfs ${initrd_mb} MiB (base $(($(stat -c %s -- "$base_cpio") / 1048576)) MiB)"
@@ -363,12 +368,27 @@ qpid=$!
 
 result=
 t_init=
-while IFS= read -r line || [[ -n $line ]]; do
+wait_more=() # after the result line: how long to wait for qemu to end
+while true; do
+    if ! IFS= read -r "${wait_more[@]}" line; then
+        if [[ -n $line ]]; then
+            : # a last line without a newline
+        elif ((${#wait_more[@]} > 0)) && kill -0 "$qpid" 2>/dev/null; then
+            # The guest said its result but did not power off: take the
+            # result and stop qemu rather than wait for the timeout.
+            echo "$prog: the guest did not power off after its result line; stopping qemu" >&2
+            kill -TERM "$qpid" 2>/dev/null
+            break
+        else
+            break
+        fi
+    fi
     line=${line%$'\r'}
     case $line in
     "sdocker-v2-result $nonce: exit "*)
         result=${line##*: exit }
         t_done=$(now_us)
+        wait_more=(-t 15)
         ;;
     "sdocker-v2: init reached at "*) t_init=$(now_us) ;;
     esac

@@ -76,7 +76,7 @@ apt_updated=0
 apt_update() {
     ((apt_updated)) && return 0
     echo "$prog: apt-get update"
-    apt-get update -qq || fail "apt-get update failed"
+    apt-get update -qq -o DPkg::Lock::Timeout=300 || fail "apt-get update failed"
     apt_updated=1
 }
 
@@ -89,7 +89,9 @@ if ((${#missing[@]} > 0)); then
     echo "$prog: apt-get install ${missing[*]}"
     mkdir -p -- "$v2_cache" || fail "cannot create $v2_cache"
     # apt's chatter goes to a log shown only when the install fails.
+    # Others may be running apt on this machine: wait for its lock a while.
     if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        -o DPkg::Lock::Timeout=300 \
         "${missing[@]}" >"$v2_cache/apt.log" 2>&1; then
         tail -n 20 -- "$v2_cache/apt.log" >&2
         fail "apt-get install ${missing[*]} failed (log: $v2_cache/apt.log)"
