@@ -39,6 +39,9 @@ const char *const cg_ctrl_names[CG_NCTRL] = {
 
 #define BIT(c) (1u << (c))
 
+static int cg_write(const char *dir, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static void unescape_octal(char *s)
 {
@@ -183,6 +186,120 @@ int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct)
 	return 0;
 }
 
+/* The superoptions of a mountinfo line ("rw,cpu,cpuacct"), or NULL. */
+static const char *super_options(const char *line)
+{
+	const char *dash = strstr(line, " - ");
+	const char *p;
+
+	if (dash == NULL)
+		return NULL;
+	p = strchr(dash + 3, ' ');		/* after fstype */
+	p = p ? strchr(p + 1, ' ') : NULL;	/* after source */
+	return p ? p + 1 : NULL;
+}
+
+/* Does a v1 mount whose superoptions are `super` hold the hierarchy that
+ * /proc/PID/cgroup names `ctrls` ("cpu", "name=systemd", "cpu,cpuacct")? */
+static int hierarchy_matches(const char *super, const char *ctrls)
+{
+	char want[256], *save = NULL;
+	size_t slen = strcspn(super, " \n");
+
+	if (strlen(ctrls) >= sizeof want || *ctrls == '\0')
+		return 0;
+	strcpy(want, ctrls);
+	for (char *t = strtok_r(want, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t tl = strlen(t);
+		const char *p = super;
+		int found = 0;
+		while (p < super + slen) {
+			size_t n = strcspn(p, ", \n");
+			if (n == tl && strncmp(p, t, n) == 0)
+				found = 1;
+			p += n + 1;
+		}
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* The line of /proc/self/cgroup for the hierarchy "N:ctrls:", or NULL. */
+static const char *find_cgroup_line(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, prefix, n) == 0)
+			return p + n;
+	}
+	return NULL;
+}
+
+int cg_join_cgroups_of(pid_t target)
+{
+	char theirs[4096], ours[4096], path[64], line[4096], mnt[PATH_MAX];
+	char dir[PATH_MAX];
+	char *save = NULL;
+	int version;
+	unsigned ctrls;
+
+	if (fmt_path(path, sizeof path, "/proc/%d/cgroup", (int)target) < 0
+	    || read_file(path, theirs, sizeof theirs) < 0) {
+		warn("read %s", path);
+		return -1;
+	}
+	if (read_file("/proc/self/cgroup", ours, sizeof ours) < 0) {
+		warn("read /proc/self/cgroup");
+		return -1;
+	}
+	/* Each line: hierarchy-id:controllers:path (proc's cgroups(7)). */
+	for (char *l = strtok_r(theirs, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		char prefix[300];
+		const char *mine;
+		FILE *f;
+		int found = 0;
+
+		if (c2 == NULL)
+			continue;
+		*c2 = '\0';
+		if (fmt_path(prefix, sizeof prefix, "%s:", l) < 0)
+			continue;
+		mine = find_cgroup_line(ours, prefix);
+		/* Already there (the usual case for all but the container's own
+		 * directories): a migration costs time, so skip it. */
+		if (mine && strncmp(mine, c2 + 1, strlen(c2 + 1)) == 0
+		    && (mine[strlen(c2 + 1)] == '\n' || mine[strlen(c2 + 1)] == '\0'))
+			continue;
+		f = fopen("/proc/self/mountinfo", "re");
+		if (f == NULL) {
+			warn("open /proc/self/mountinfo");
+			return -1;
+		}
+		while (!found && fgets(line, sizeof line, f)) {
+			const char *super = super_options(line);
+			if (cg_parse_mountinfo_line(line, mnt, sizeof mnt, &version, &ctrls) != 1)
+				continue;
+			if (c1[1] == '\0')	/* "0::/path" is the v2 hierarchy */
+				found = version == 2;
+			else
+				found = version == 1 && super && hierarchy_matches(super, c1 + 1);
+		}
+		fclose(f);
+		if (!found)
+			continue;	/* not mounted here: nothing to join */
+		if (fmt_path(dir, sizeof dir, "%s%s", mnt, c2 + 1) < 0) {
+			warnx("cgroup path %s%s too long", mnt, c2 + 1);
+			return -1;
+		}
+		if (cg_write(dir, "cgroup.procs", "%d", (int)getpid()) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Is controller c the first of the wanted ones to use its directory?  On v2,
  * and on v1 with co-mounted controllers (cpu,cpuacct), several controllers
  * share one directory; it is created, joined and removed once. */
@@ -196,9 +313,6 @@ static int owns_dir(const struct cgroup *cg, int c)
 	}
 	return 1;
 }
-
-static int cg_write(const char *dir, const char *file, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 static int cg_write(const char *dir, const char *file, const char *fmt, ...)
 {

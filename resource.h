@@ -89,6 +89,12 @@ int cg_dirs(const struct cgroup *cg, char out[][PATH_MAX], int max);
  * cgroup that is not sdocker's. */
 int cg_remove_stale(const char *dir, pid_t id);
 
+/* Move the calling process into every cgroup that process `target` is in,
+ * on every hierarchy (v1 and v2), skipping those it already shares.  Used by
+ * sdocker_exec, so that what it runs is limited and accounted with the
+ * container.  Prints and returns -1 on failure. */
+int cg_join_cgroups_of(pid_t target);
+
 /* Exposed for the unit tests and the fuzzer: parse one mountinfo line.
  * Returns 1 for a cgroup mount (filling mnt, version and the controller
  * bits), 0 for any other mount, -1 for a malformed line. */
