@@ -107,6 +107,14 @@ for e in "${envs[@]}"; do
 done
 payload=$(realpath -e -- "$1" 2>/dev/null) || { echo "$prog: $1: No such directory" >&2; exit 2; }
 [[ -d $payload ]] || { echo "$prog: $payload: not a directory" >&2; exit 2; }
+accel=${SDOCKER_V2_ACCEL:-auto}
+case $accel in
+auto | kvm | tcg) ;;
+*)
+    echo "$prog: SDOCKER_V2_ACCEL must be auto, kvm or tcg, not $accel" >&2
+    exit 2
+    ;;
+esac
 case $payload in
 / | /tmp | /tmp/* | /run | /run/* | /proc | /proc/* | /sys | /sys/* | /dev | /dev/*)
     # The guest mounts fresh file systems there, which would hide it.
@@ -291,8 +299,10 @@ printf 'SDOCKER_V2_NONCE=%s\n' "$nonce" >"$run/files/etc/sdocker-v2/env"
 
 # The payload is archived from / so names come out as work/main/...; its
 # parent directories go first, since the kernel creates nothing implicitly.
+# A file that vanishes between find and cpio (a build running beside us)
+# is only warned about; any other cpio complaint fails the run.
 rel=${payload#/}
-{
+if ! {
     p=
     IFS=/ read -ra parts <<<"${rel%/*}"
     if [[ $rel == */* ]]; then
@@ -301,10 +311,16 @@ rel=${payload#/}
             printf '%s\n' "$p"
         done
     fi
-    (cd / && find "$rel" \( -path "$rel/.git" -o -path "${v2_cache#/}" -o -path "$rel/build/v2" \) -prune \
-        -o -print)
-} | (cd / && cpio -o -H newc --quiet) >"$run/payload.cpio" ||
-    { echo "$prog: cpio of $payload failed" >&2; exit 125; }
+    (cd / && find "$rel" \( -path "$rel/.git" -o -path "${v2_cache#/}" -o -path "$rel/build/v2" \) \
+        -prune -o -print 2>/dev/null) || true
+} | (cd / && cpio -o -H newc --quiet 2>"$run/cpio.err") >"$run/payload.cpio"; then
+    if grep -qv 'Cannot stat: No such file or directory' "$run/cpio.err"; then
+        cat -- "$run/cpio.err" >&2
+        echo "$prog: cpio of $payload failed" >&2
+        exit 125
+    fi
+fi
+sed "s/^/$prog: warning: /" "$run/cpio.err" >&2
 cat -- "$base_cpio" "$run/files.cpio" "$run/payload.cpio" >"$run/initrd"
 exec {base_lock}>&-
 rm -f -- "$run/files.cpio" "$run/payload.cpio"
@@ -323,14 +339,14 @@ probe_kvm() {
     printf '%s\n' '#!/bin/busybox sh' 'echo sdocker-v2-probe-ok' '/bin/busybox poweroff -f' >"$run/probe/init"
     chmod 755 -- "$run/probe/init"
     (cd -- "$run/probe" && find . -mindepth 1 | cpio -o -H newc --quiet) >"$run/probe.cpio" || return 1
-    timeout -k 2 10 "$qemu" "${qemu_common[@]}" -accel kvm -cpu host -m 256 -serial stdio \
-        -initrd "$run/probe.cpio" -append "console=ttyS0 panic=-1 loglevel=0" \
-        </dev/null 2>&1 | grep -q sdocker-v2-probe-ok
+    # Into a variable, not a pipe to grep -q: qemu must not die of SIGPIPE.
+    local out
+    out=$(timeout -k 2 10 "$qemu" "${qemu_common[@]}" -accel kvm -cpu host -m 256 -serial stdio \
+        -initrd "$run/probe.cpio" -append "console=ttyS0 panic=-1 loglevel=0" </dev/null 2>&1) || true
+    [[ $out == *sdocker-v2-probe-ok* ]]
 }
 
-case ${SDOCKER_V2_ACCEL:-auto} in
-kvm) accel=kvm ;;
-tcg) accel=tcg ;;
+case $accel in
 auto)
     t0=$(now_us)
     if probe_kvm; then
@@ -339,10 +355,6 @@ auto)
         accel=tcg verdict="KVM unusable here, using TCG"
     fi
     echo "$prog: KVM probe: $verdict ($(secs $(($(now_us) - t0))) s)"
-    ;;
-*)
-    echo "$prog: SDOCKER_V2_ACCEL must be auto, kvm or tcg, not ${SDOCKER_V2_ACCEL}" >&2
-    exit 2
     ;;
 esac
 
@@ -417,5 +429,10 @@ if ((qrc == 124 || qrc == 137)); then
     echo "$prog: FAILED: timeout: the guest did not finish in ${timeout_s} s and was killed ($boot; total $(secs $((t_end - t_start))) s)" >&2
     exit 124
 fi
-echo "$prog: FAILED: the guest stopped without a result line (qemu status $qrc; $boot; a kernel panic or an init failure: see the console above)" >&2
+if [[ -z $t_init ]] && ((qrc != 0)); then
+    why="qemu failed with status $qrc before the guest's init ran"
+else
+    why="qemu status $qrc; $boot; a kernel panic or an init failure"
+fi
+echo "$prog: FAILED: the guest stopped without a result line ($why: see the console above)" >&2
 exit 125
