@@ -382,10 +382,12 @@ result=
 t_init=
 wait_more=() # after the result line: how long to wait for qemu to end
 while true; do
-    if ! IFS= read -r "${wait_more[@]}" line; then
+    rrc=0
+    IFS= read -r "${wait_more[@]}" line || rrc=$?
+    if ((rrc != 0)); then
         if [[ -n $line ]]; then
-            : # a last line without a newline
-        elif ((${#wait_more[@]} > 0)) && kill -0 "$qpid" 2>/dev/null; then
+            : # a last line without a newline, or part of one
+        elif ((rrc > 128)); then
             # The guest said its result but did not power off: take the
             # result and stop qemu rather than wait for the timeout.
             echo "$prog: the guest did not power off after its result line; stopping qemu" >&2
