@@ -128,42 +128,6 @@ static int64_t number_arg(const char *opt, const char *s, uint64_t min, uint64_t
 	return (int64_t)v;
 }
 
-/* CPU lists as cpuset(7) writes them: "0", "0-3", "0,2-3". */
-static int valid_cpu_list(const char *s)
-{
-	uint64_t a, b;
-	char num[16];
-
-	if (*s == '\0')
-		return 0;
-	while (*s) {
-		size_t n = strspn(s, "0123456789");
-		if (n == 0 || n >= sizeof num)
-			return 0;
-		memcpy(num, s, n);
-		num[n] = '\0';
-		if (parse_u64(num, 0, 8191, &a) < 0)
-			return 0;
-		s += n;
-		if (*s == '-') {
-			s++;
-			n = strspn(s, "0123456789");
-			if (n == 0 || n >= sizeof num)
-				return 0;
-			memcpy(num, s, n);
-			num[n] = '\0';
-			if (parse_u64(num, 0, 8191, &b) < 0 || b < a)
-				return 0;
-			s += n;
-		}
-		if (*s == ',' && s[1] != '\0')
-			s++;
-		else if (*s != '\0')
-			return 0;
-	}
-	return 1;
-}
-
 static void valid_hostname(const char *name)
 {
 	size_t len = strlen(name);

@@ -56,6 +56,10 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * 1024, either case, an optional trailing B): "10M" is 10485760. */
 int parse_size(const char *s, uint64_t *out);
 
+/* Is s a CPU list as cpuset(7) writes them ("0", "0-3", "0,2-3"), with
+ * CPU numbers below 8192?  Returns 1 or 0. */
+int valid_cpu_list(const char *s);
+
 /* The start time of a process in clock ticks since boot (field 22 of
  * /proc/PID/stat).  Returns 0 and sets *out, or -1 with errno set (ESRCH
  * when there is no such process). */
