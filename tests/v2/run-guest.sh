@@ -276,6 +276,7 @@ if [[ ! -f $base_cpio || $(cat -- "$v2_cache/base.key" 2>/dev/null) != "$key" ]]
         >"$base_cpio.tmp" || { echo "$prog: cpio of the guest base failed" >&2; exit 125; }
     mv -f -- "$base_cpio.tmp" "$base_cpio"
     echo "$key" >"$v2_cache/base.key"
+    rm -rf -- "$v2_cache/base" # the archive is all that is used again
 fi
 
 # Step 3: the per-run files and the payload.
