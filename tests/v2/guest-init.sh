@@ -82,9 +82,10 @@ $bb ip link set lo up 2>/dev/null || echo "sdocker-v2 init: cannot bring lo up" 
 read -r uptime _ </proc/uptime
 echo "sdocker-v2: init reached at ${uptime}s guest uptime, kernel $($bb uname -r)"
 
-# The command runs in a session of its own with the console as its output
-# and no input: a test reading stdin must not eat the console.  Its exit
-# status is printed with the per-run nonce so nothing it prints can forge it.
+# The command runs with the console as its output and no input (and, as in
+# CI, no controlling terminal): a test reading stdin must not hang on the
+# console.  Its exit status is printed with the per-run nonce so nothing it
+# prints can forge it.
 # shellcheck source=/dev/null # written by run-guest.sh for each run
 . /etc/sdocker-v2/env || die "cannot read /etc/sdocker-v2/env"
 $bb rm -f /etc/sdocker-v2/env # the nonce stays in this shell only
