@@ -15,6 +15,7 @@
 #include "container.h"
 #include "resource.h"
 #include "state.h"
+#include "tty.h"
 #include "util.h"
 
 #include <err.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +67,9 @@ static void usage(FILE *out)
 	      "command: sdocker_exec 4242 -- ps -ef\n"
 	      "\n"
 	      "Options:\n"
+	      "  -t, --tty       give the command a terminal even if stdin is not one\n"
+	      "                  (default: when stdin and stdout are terminals)\n"
+	      "  -T, --no-tty    never give it a terminal; pass streams through\n"
 	      "  -v, --verbose   trace each step as the kernel sees it\n"
 	      "  -h, --help      show this help and exit\n"
 	      "  -V, --version   show the version and exit\n"
@@ -105,11 +110,14 @@ struct target {
 	int rootfd;
 	const char *rootfs_arg;
 	char **argv;
+	enum tty_mode tty;
 };
 
 static void parse_args(int argc, char **argv, struct target *t)
 {
 	static const struct option longopts[] = {
+		{ "tty", no_argument, NULL, 't' },
+		{ "no-tty", no_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -119,8 +127,14 @@ static void parse_args(int argc, char **argv, struct target *t)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+tTvhV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 't':
+			t->tty = TTY_FORCE;
+			break;
+		case 'T':
+			t->tty = TTY_NEVER;
+			break;
 		case 'v':
 			trace_enabled = 1;
 			break;
@@ -257,9 +271,10 @@ int main(int argc, char **argv)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 	struct target t = { .rootfd = -1 };
+	struct tty_session tty;
 	struct sigaction sa;
 	char hostname[HOST_NAME_MAX + 1] = "", *envp[8], envbuf[512];
-	int status;
+	int status, pidfd;
 	pid_t pid;
 
 	parse_args(argc, argv, &t);
@@ -269,6 +284,11 @@ int main(int argc, char **argv)
 	if (cg_join_cgroups_of(t.id) < 0)
 		return EXIT_SDOCKER;
 	join_namespaces(&t);
+	/* A terminal from the container's own devpts instance (we are in its
+	 * mount namespace and root now), never the user's. */
+	if (tty_prepare(&tty, t.tty) < 0
+	    || (tty.use_pty && tty_open_master(&tty, "/dev/pts/ptmx") < 0))
+		return EXIT_SDOCKER;
 	gethostname(hostname, sizeof hostname - 1);
 	container_make_env(envp, sizeof envp / sizeof envp[0], envbuf, sizeof envbuf, hostname);
 
@@ -290,10 +310,18 @@ int main(int argc, char **argv)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 			signal(sigs[i], SIG_DFL);
+		if (tty_child_setup(&tty) < 0) {
+			warn("attach the container's terminal");
+			_exit(EXIT_SDOCKER);
+		}
 		container_exec(t.argv, envp);
 	}
 	child_pid = pid;
 	TRACE("fork() = %d   (the command runs in the container's PID namespace)", (int)pid);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	tty_relay(&tty, pidfd);
+	if (pidfd >= 0)
+		close(pidfd);
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			fail("waitpid %d: %s", (int)pid, strerror(errno));

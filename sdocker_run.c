@@ -22,6 +22,7 @@
 #include "ipc.h"
 #include "resource.h"
 #include "state.h"
+#include "tty.h"
 #include "util.h"
 
 #include <err.h>
@@ -52,6 +53,7 @@ struct handoff {
 	pid_t id;			/* parent -> child: the container's id */
 	char rootfs[PATH_MAX];		/* parent -> child */
 	char hostname[HOST_NAME_MAX + 1];	/* parent -> child: "<name>@<id>" */
+	int pty_index;			/* parent -> child (tty mode): /dev/pts/N */
 	int failed;			/* child -> parent */
 	char error[512];		/* child -> parent: the failed step */
 };
@@ -62,6 +64,7 @@ struct options {
 	char **argv;			/* the command */
 	struct cg_limits lim;
 	int report;
+	enum tty_mode tty;
 };
 
 static char *default_cmd[] = { "/bin/bash", NULL };
@@ -91,6 +94,9 @@ static void usage(FILE *out)
 	      "      --cpu-shares N         relative CPU weight (2..262144)\n"
 	      "      --cpuset-cpus LIST     CPUs to run on, e.g. 0 or 0-1,3\n"
 	      "      --pids-limit N         most tasks the container may have\n"
+	      "  -t, --tty                  give the command a terminal even if stdin\n"
+	      "                             is not one (default: when stdin and stdout are)\n"
+	      "  -T, --no-tty               never give it a terminal; pass streams through\n"
 	      "      --report               print a usage report when it ends\n"
 	      "      --cleanup              remove what killed runs left, then exit\n"
 	      "  -v, --verbose              trace each step as the kernel sees it\n"
@@ -161,6 +167,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "cpu-shares", required_argument, NULL, OPT_CPU_SHARES },
 		{ "cpuset-cpus", required_argument, NULL, OPT_CPUSET },
 		{ "pids-limit", required_argument, NULL, OPT_PIDS },
+		{ "tty", no_argument, NULL, 't' },
+		{ "no-tty", no_argument, NULL, 'T' },
 		{ "report", no_argument, NULL, OPT_REPORT },
 		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -177,7 +185,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	/* getopt's own messages would not say "Try --help" in our words. */
 	opterr = 0;
 	/* "+": stop at ROOTFS, so options after it reach the command intact. */
-	while ((c = getopt_long(argc, argv, "+:cmn:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:cmn:tTvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 		case 'm':
@@ -222,6 +230,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PIDS:
 			o->lim.pids = number_arg("pids-limit", optarg, 1, 4194304);
+			break;
+		case 't':
+			o->tty = TTY_FORCE;
+			break;
+		case 'T':
+			o->tty = TTY_NEVER;
 			break;
 		case OPT_REPORT:
 			o->report = 1;
@@ -325,7 +339,8 @@ static pid_t clone_container(unsigned long flags)
 	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
-static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct options *o)
+static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct options *o,
+						  struct tty_session *tty)
 {
 	struct handoff *h = ch->shm;
 	char *envp[8], envbuf[512];
@@ -347,12 +362,23 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 	ipc_post(ch, IPC_SEM_READY);
 	if (h->failed)
 		_exit(EXIT_SDOCKER);
+	/* tty mode: the parent opens a pty master from our devpts instance
+	 * (mounted just now) and tells us which slave is ours. */
+	if (tty->use_pty && ipc_wait(ch, IPC_SEM_GO, SETUP_TIMEOUT_MS, ipc_parent_alive, ch) < 0)
+		_exit(EXIT_SDOCKER);
+	tty->pty_index = h->pty_index;
 	ipc_detach(ch);
 	/* Last, after the last semop: from here on the handshake's set is out
 	 * of reach, and the container has an IPC namespace with nothing in it. */
 	TRACE("unshare(CLONE_NEWIPC)");
 	if (unshare(CLONE_NEWIPC) < 0) {
 		warn("unshare(CLONE_NEWIPC)");
+		_exit(EXIT_SDOCKER);
+	}
+	/* Only now let go of the user's terminal: from here the command's
+	 * streams are the pty slave or the relay's pipes. */
+	if (tty_child_setup(tty) < 0) {
+		warn("attach the container's terminal");
 		_exit(EXIT_SDOCKER);
 	}
 	container_exec(o->argv, envp);
@@ -423,7 +449,7 @@ static void print_report(pid_t id, int status, const struct cg_stats *st, double
 /* Steps 4 and 5: record, cgroups, handshake.  Returns 0 once the child
  * has finished its setup and is about to exec, or -1 (printed). */
 static int start_container(struct ipc_channel *ch, const struct options *o,
-			   struct cgroup *cg, pid_t pid)
+			   struct cgroup *cg, struct tty_session *tty, pid_t pid)
 {
 	struct handoff *h = ch->shm;
 	struct state_info st;
@@ -477,6 +503,17 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 		warnx("container setup: %s", h->error);
 		goto out;
 	}
+	if (tty->use_pty) {
+		char ptmx[64];
+		fmt_path(ptmx, sizeof ptmx, "/proc/%d/root/dev/pts/ptmx", (int)pid);
+		if (tty_open_master(tty, ptmx) < 0)
+			goto out;
+		h->pty_index = tty->pty_index;
+		if (ipc_post(ch, IPC_SEM_GO) < 0) {
+			warn("semop(semid %d, GO)", ch->semid);
+			goto out;
+		}
+	}
 	rc = 0;
 out:
 	state_unlock(lock);
@@ -513,8 +550,9 @@ int main(int argc, char **argv)
 	struct options o = { .hostname = "sdocker", .lim = CG_LIMITS_NONE };
 	struct ipc_channel ch = { .semid = -1 };
 	struct cgroup cg;
+	struct tty_session tty;
 	struct timespec t0;
-	int status, rc = EXIT_SDOCKER;
+	int status, rc = EXIT_SDOCKER, pidfd;
 	pid_t pid;
 
 	parse_options(argc, argv, &o);		/* 1: nothing exists yet */
@@ -522,8 +560,10 @@ int main(int argc, char **argv)
 	if (cg_init(&cg, &o.lim, o.report) < 0)	/* find the hierarchies */
 		return EXIT_SDOCKER;
 	forward_signals();
-	if (ipc_create(&ch, sizeof(struct handoff)) < 0)	/* 2 */
+	if (tty_prepare(&tty, o.tty) < 0)
 		return EXIT_SDOCKER;
+	if (ipc_create(&ch, sizeof(struct handoff)) < 0)	/* 2 */
+		goto out_tty;
 
 	pid = clone_container(CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET); /* 3 */
 	if (pid < 0) {
@@ -531,11 +571,11 @@ int main(int argc, char **argv)
 		goto out_ipc;
 	}
 	if (pid == 0)
-		child_main(&ch, &o);
+		child_main(&ch, &o, &tty);
 	container_pid = pid;
 	TRACE("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET|SIGCHLD) = %d", (int)pid);
 
-	if (start_container(&ch, &o, &cg, pid) < 0) {	/* 4, 5 */
+	if (start_container(&ch, &o, &cg, &tty, pid) < 0) {	/* 4, 5 */
 		kill(pid, SIGKILL);
 		status = wait_child(pid);
 		/* Killed by the OOM killer during setup is still an OOM kill;
@@ -552,9 +592,13 @@ int main(int argc, char **argv)
 	if (pending_signal)	/* arrived during setup: the user wants it stopped */
 		kill(pid, SIGKILL);
 
-	/* While the container runs: clear what killed runs left behind. */
+	/* While the container starts: clear what killed runs left behind. */
 	state_sweep(0, 0);
 
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	tty_relay(&tty, pidfd);
+	if (pidfd >= 0)
+		close(pidfd);
 	status = wait_child(pid);			/* 6 */
 	if (status >= 0)
 		rc = container_status(&cg, pid, status, &o, &t0);
@@ -564,5 +608,7 @@ out_cgroup:						/* 7 */
 	state_remove(pid);
 out_ipc:
 	ipc_destroy(&ch);
+out_tty:
+	tty_close(&tty);
 	return rc;
 }

@@ -1,0 +1,55 @@
+/*
+ * tty.h: the container's terminal, and the relay between it and the user's.
+ *
+ * The container never holds a file descriptor of the user's terminal: a
+ * process holding one can push keystrokes into the host shell with TIOCSTI
+ * after the container is gone (the class of CVE-2017-5226).  So either
+ *  - tty mode: the command gets a pseudo-terminal from the container's own
+ *    devpts instance (`tty` prints /dev/pts/0, job control works), and the
+ *    user's terminal, in raw mode meanwhile, is relayed to it; or
+ *  - plain mode: stdin, stdout and stderr pass straight through, except
+ *    those that are terminals, which are relayed through pipes.
+ * Both tools use it the same way: tty_prepare() before the fork or clone,
+ * tty_child_*() in the child just before exec, tty_relay() in the parent.
+ */
+#ifndef SDOCKER_TTY_H
+#define SDOCKER_TTY_H
+
+#include <sys/types.h>
+
+enum tty_mode { TTY_AUTO, TTY_FORCE, TTY_NEVER };
+
+struct tty_session {
+	int use_pty;		/* tty mode */
+	int master;		/* pty master, -1 until opened */
+	int pty_index;		/* N of /dev/pts/N */
+	int pipes[3][2];	/* plain mode: per std fd, or -1 */
+};
+
+/* Decide the mode and, for plain mode, make the pipes for std fds that are
+ * terminals.  Call before fork/clone.  Returns 0 or -1 (printed). */
+int tty_prepare(struct tty_session *t, enum tty_mode mode);
+
+/* Open a new pty master from the devpts instance whose ptmx is at path
+ * (the container's), unlock it and size it like the user's terminal. */
+int tty_open_master(struct tty_session *t, const char *ptmx_path);
+
+/* In the child, just before exec: put the pty slave (opened by path inside
+ * the container, from t->pty_index) or the pipe ends on fds 0, 1, 2.  The
+ * pty becomes the controlling terminal of a new session.  Returns -1 with
+ * errno on failure. */
+int tty_child_setup(struct tty_session *t);
+
+/* In the parent: close the child's ends, put the user's terminal in raw
+ * mode (tty mode), relay until the child has exited and its output is
+ * drained, then restore the terminal exactly.  pidfd is the child's. */
+int tty_relay(struct tty_session *t, int pidfd);
+
+/* Restore the user's terminal if tty_relay changed it.  Safe anywhere,
+ * any number of times (called on every exit path). */
+void tty_restore(void);
+
+/* Close everything (parent side, error paths).  Safe to call twice. */
+void tty_close(struct tty_session *t);
+
+#endif
