@@ -64,6 +64,7 @@ struct options {
 	char **argv;			/* the command */
 	struct cg_limits lim;
 	int report;
+	int init;			/* --init: a reaping PID 1 runs the command */
 	enum tty_mode tty;
 };
 
@@ -97,6 +98,8 @@ static void usage(FILE *out)
 	      "  -t, --tty                  give the command a terminal even if stdin\n"
 	      "                             is not one (default: when stdin and stdout are)\n"
 	      "  -T, --no-tty               never give it a terminal; pass streams through\n"
+	      "      --init                 run the command under a minimal init that\n"
+	      "                             reaps orphans and forwards signals\n"
 	      "      --report               print a usage report when it ends\n"
 	      "      --cleanup              remove what killed runs left, then exit\n"
 	      "  -v, --verbose              trace each step as the kernel sees it\n"
@@ -152,7 +155,7 @@ static void valid_hostname(const char *name)
 }
 
 enum { OPT_MEMORY_LIMIT = 256, OPT_SWAPPINESS, OPT_CPU_PERIOD, OPT_CPU_QUOTA,
-       OPT_CPU_SHARES, OPT_CPUSET, OPT_PIDS, OPT_REPORT, OPT_CLEANUP };
+       OPT_CPU_SHARES, OPT_CPUSET, OPT_PIDS, OPT_REPORT, OPT_CLEANUP, OPT_INIT };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -170,6 +173,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "tty", no_argument, NULL, 't' },
 		{ "no-tty", no_argument, NULL, 'T' },
 		{ "report", no_argument, NULL, OPT_REPORT },
+		{ "init", no_argument, NULL, OPT_INIT },
 		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -239,6 +243,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_REPORT:
 			o->report = 1;
+			break;
+		case OPT_INIT:
+			o->init = 1;
 			break;
 		case OPT_CLEANUP:
 			cleanup = 1;
@@ -332,6 +339,55 @@ static void default_signals(void)
 		signal(sigs[i], SIG_DFL);
 }
 
+/* --init: stay as the container's PID 1 and run the command as PID 2.
+ * The kernel drops signals sent to a PID 1 that has no handler for them, so
+ * `sleep` as PID 1 ignores SIGTERM, and nobody reaps orphans that a shell
+ * script leaves.  This init does both: it forwards the usual signals to the
+ * command, reaps every child, and exits with the command's status (128+N if
+ * a signal killed it), which sdocker_run then passes on. */
+static __attribute__((noreturn)) void mini_init(char **argv, char **envp)
+{
+	static const int forward[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2 };
+	sigset_t all, old;
+	pid_t cmd;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	TRACE("fork() for --init: PID 1 stays to reap and forward signals");
+	cmd = fork();
+	if (cmd < 0) {
+		warn("fork for --init");
+		_exit(EXIT_SDOCKER);
+	}
+	if (cmd == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		container_exec(argv, envp);
+	}
+	/* Keep nothing of the host's but the standard streams. */
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+		(void)0;
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si), status;
+		pid_t p;
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			for (size_t i = 0; i < sizeof forward / sizeof forward[0]; i++) {
+				if (forward[i] == sig)
+					kill(cmd, sig);
+			}
+			continue;
+		}
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p != cmd)
+				continue;	/* an orphan: reaped, nothing more */
+			_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+		}
+	}
+}
+
 /* fork(2) semantics (returns 0 in the child, which runs on a copy of our
  * stack), but with namespace flags, which fork() cannot take. */
 static pid_t clone_container(unsigned long flags)
@@ -381,6 +437,8 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 		warn("attach the container's terminal");
 		_exit(EXIT_SDOCKER);
 	}
+	if (o->init)
+		mini_init(o->argv, envp);
 	container_exec(o->argv, envp);
 }
 
