@@ -78,7 +78,7 @@ int container_enter_rootfs(const char *rootfs)
 	/* pivot_root(".", ".") stacks the old root on top of the new one, so no
 	 * directory for it has to exist in (or be left in) the rootfs; the
 	 * umount2 then detaches it.  See the NOTES of pivot_root(2). */
-	TRACE("pivot_root(\"%s\", \"%s\") ; umount2(old root, MNT_DETACH)", rootfs, rootfs);
+	TRACE("chdir(\"%s\") ; pivot_root(\".\", \".\") ; umount2(\".\", MNT_DETACH)", rootfs);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return step_failed("pivot_root %s", rootfs);
 	if (umount2(".", MNT_DETACH) < 0)
@@ -88,11 +88,37 @@ int container_enter_rootfs(const char *rootfs)
 	return 0;
 }
 
+/* "MS_NOSUID|MS_NODEV" for the trace. */
+static const char *mount_flags(unsigned long flags, char *buf, size_t size)
+{
+	static const struct {
+		unsigned long flag;
+		const char *name;
+	} names[] = {
+		{ MS_RDONLY, "MS_RDONLY" }, { MS_NOSUID, "MS_NOSUID" },
+		{ MS_NODEV, "MS_NODEV" },   { MS_NOEXEC, "MS_NOEXEC" },
+		{ MS_STRICTATIME, "MS_STRICTATIME" },
+	};
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (flags & names[i].flag) {
+			if (buf[0])
+				strncat(buf, "|", size - strlen(buf) - 1);
+			strncat(buf, names[i].name, size - strlen(buf) - 1);
+		}
+	}
+	return buf[0] ? buf : "0";
+}
+
 static int do_mount(const char *src, const char *dst, const char *type,
 		    unsigned long flags, const char *data)
 {
-	TRACE("mount(\"%s\", \"%s\", \"%s\", %#lx, %s)", src, dst, type, flags,
-	      data ? data : "NULL");
+	char names[128];
+
+	TRACE("mount(\"%s\", \"%s\", \"%s\", %s, %s%s%s)", src, dst, type,
+	      mount_flags(flags, names, sizeof names), data ? "\"" : "", data ? data : "NULL",
+	      data ? "\"" : "");
 	if (mount(src, dst, type, flags, data) < 0)
 		return step_failed("mount %s on %s", type, dst);
 	return 0;

@@ -408,6 +408,8 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 	default_signals();
 	if (ipc_wait(ch, IPC_SEM_GO, SETUP_TIMEOUT_MS, ipc_parent_alive, ch) < 0)
 		_exit(EXIT_SDOCKER);	/* the parent is gone: nobody to report to */
+	TRACE("semop(GO) returned: id %d, rootfs %s, hostname %s read from shared memory",
+	      (int)h->id, h->rootfs, h->hostname);
 	container_set_error_sink(h->error, sizeof h->error);
 	if (container_set_hostname(h->hostname) < 0
 	    || container_enter_rootfs(h->rootfs) < 0	/* private mounts, pivot_root */
@@ -415,6 +417,7 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 	    || container_bring_up_lo() < 0)
 		h->failed = 1;
 	container_make_env(envp, sizeof envp / sizeof envp[0], envbuf, sizeof envbuf, h->hostname);
+	TRACE("semop(READY)   (setup %s)", h->failed ? "failed" : "done");
 	ipc_post(ch, IPC_SEM_READY);
 	if (h->failed)
 		_exit(EXIT_SDOCKER);
@@ -658,6 +661,8 @@ int main(int argc, char **argv)
 	if (pidfd >= 0)
 		close(pidfd);
 	status = wait_child(pid);			/* 6 */
+	TRACE("waitpid(%d) = %s %d", (int)pid, WIFSIGNALED(status) ? "killed by signal" : "exited",
+	      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	if (status >= 0)
 		rc = container_status(&cg, pid, status, &o, &t0);
 out_cgroup:						/* 7 */
