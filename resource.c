@@ -13,6 +13,7 @@
 #include "resource.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,7 @@ const char *const cg_ctrl_names[CG_NCTRL] = {
 
 static int cg_write(const char *dir, const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+static int rmdir_retry(const char *dir);
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static void unescape_octal(char *s)
@@ -121,6 +123,11 @@ int cg_parse_mountinfo_line(const char *line, char *mnt, size_t mntsize,
 	return 1;
 }
 
+/* What read_mounts() found last, so that the sweep at the end of a run
+ * does not parse mountinfo a second time. */
+static struct cgroup_mount mounts_seen[CG_NCTRL];
+static int mounts_seen_valid;
+
 static int read_mounts(struct cgroup *cg)
 {
 	char v2[PATH_MAX] = "", line[4096], mnt[PATH_MAX], path[PATH_MAX + 32];
@@ -160,6 +167,8 @@ static int read_mounts(struct cgroup *cg)
 			}
 		}
 	}
+	memcpy(mounts_seen, cg->mnt, sizeof mounts_seen);
+	mounts_seen_valid = 1;
 	return 0;
 }
 
@@ -496,6 +505,63 @@ int cg_create(struct cgroup *cg, const struct cg_limits *lim)
 fail:
 	cg_destroy(cg);
 	return -1;
+}
+
+int cg_single_v2(const struct cgroup *cg)
+{
+	const char *dir = NULL;
+
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if (!(cg->want & BIT(c)))
+			continue;
+		if (cg->mnt[c].version != 2)
+			return 0;
+		if (dir && strcmp(dir, cg->mnt[c].path) != 0)
+			return 0;
+		dir = cg->mnt[c].path;
+	}
+	return dir != NULL;
+}
+
+int cg_open_dir(struct cgroup *cg)
+{
+	if (cg->v2_into_fd >= 0)
+		close(cg->v2_into_fd);
+	cg->v2_into_fd = open(cg->dir[CG_MEMORY], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg->v2_into_fd < 0)
+		warn("open %s", cg->dir[CG_MEMORY]);
+	return cg->v2_into_fd;
+}
+
+void cg_sweep_v2_orphans(int (*in_use)(pid_t id))
+{
+	struct cgroup cg;
+	char parent[PATH_MAX], dir[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	memset(&cg, 0, sizeof cg);
+	if (mounts_seen_valid)
+		memcpy(cg.mnt, mounts_seen, sizeof cg.mnt);
+	else if (read_mounts(&cg) < 0)
+		return;
+	if (cg.mnt[CG_MEMORY].version != 2
+	    || fmt_path(parent, sizeof parent, "%s/sdocker", cg.mnt[CG_MEMORY].path) < 0)
+		return;
+	d = opendir(parent);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		uint64_t id;
+		if (parse_u64(e->d_name, 1, INT32_MAX, &id) < 0 || in_use((pid_t)id))
+			continue;
+		if (fmt_path(dir, sizeof dir, "%s/%s", parent, e->d_name) == 0) {
+			TRACE("sweep: rmdir %s   (no container claims it)", dir);
+			if (rmdir_retry(dir) < 0)
+				warn("sweep: rmdir %s", dir);
+		}
+	}
+	closedir(d);
 }
 
 int cg_add_pid(struct cgroup *cg, pid_t pid)

@@ -70,6 +70,19 @@ int cg_set_id(struct cgroup *cg, pid_t id);
  * failure prints the failing file and leaves nothing created. */
 int cg_create(struct cgroup *cg, const struct cg_limits *lim);
 
+/* Are all the wanted controllers in one v2 directory, so that clone3 can
+ * start the child inside it (CLONE_INTO_CGROUP)? */
+int cg_single_v2(const struct cgroup *cg);
+
+/* Open the container's v2 directory for clone3 (after cg_create).  The fd
+ * is kept in cg and closed by cg_destroy.  Returns it, or -1 (printed). */
+int cg_open_dir(struct cgroup *cg);
+
+/* Remove directories in the v2 sdocker/ parent (which holds nothing but
+ * sdocker's containers) whose id is not in use: in_use(id) says whether a
+ * container record or a live process still claims it. */
+void cg_sweep_v2_orphans(int (*in_use)(pid_t id));
+
 /* Move pid into every one of the container's cgroups. */
 int cg_add_pid(struct cgroup *cg, pid_t pid);
 

@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +48,8 @@
 /* Room for "@<pid>" after the name: pids have at most 7 digits (4194304). */
 #define HOSTNAME_MAX_LEN 56
 #define SETUP_TIMEOUT_MS 60000
+/* The namespaces sdocker_run clones into; IPC comes later (see ipc.c). */
+#define NS_FLAGS (CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET)
 
 /* What travels through the shared memory segment. */
 struct handoff {
@@ -508,13 +511,16 @@ static void print_report(pid_t id, int status, const struct cg_stats *st, double
 }
 
 /* Steps 4 and 5: record, cgroups, handshake.  Returns 0 once the child
- * has finished its setup and is about to exec, or -1 (printed). */
+ * has finished its setup and is about to exec, or -1 (printed).  With
+ * in_cgroup, clone3 already started the child inside its cgroups, under the
+ * shared state lock `lock`, which this releases. */
 static int start_container(struct ipc_channel *ch, const struct options *o,
-			   struct cgroup *cg, struct tty_session *tty, pid_t pid)
+			   struct cgroup *cg, struct tty_session *tty, pid_t pid,
+			   int in_cgroup, int lock)
 {
 	struct handoff *h = ch->shm;
 	struct state_info st;
-	int lock, rc = -1;
+	int rc = -1;
 
 	memset(&st, 0, sizeof st);
 	st.pid = pid;
@@ -525,18 +531,24 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 				 i ? " " : "", o->argv[i]);
 	if (proc_starttime(pid, &st.starttime) < 0) {
 		warn("read /proc/%d/stat", (int)pid);
-		return -1;
+		goto out;
 	}
 	/* The record comes before the cgroups: if we are killed between the
 	 * two, the sweep still knows which directories were ours.  The shared
-	 * lock keeps a sweep from judging us while we are half made. */
-	lock = state_lock(LOCK_SH);
-	if (lock < 0 || cg_set_id(cg, pid) < 0)
-		goto out;
+	 * lock keeps a sweep from judging us while we are half made.  (The
+	 * clone3 path makes its v2 directory first; the sweep of the v2
+	 * sdocker/ parent, which is all ours, covers that window.) */
+	if (!in_cgroup) {
+		lock = state_lock(LOCK_SH);
+		if (lock < 0 || cg_set_id(cg, pid) < 0)
+			goto out;
+	}
 	st.ncgroups = cg_dirs(cg, st.cgroups, (int)(sizeof st.cgroups / sizeof st.cgroups[0]));
-	if (state_create(&st) < 0
-	    || cg_create(cg, &o->lim) < 0	/* mkdir, limits */
-	    || cg_add_pid(cg, pid) < 0)		/* before the command runs */
+	if (state_create(&st) < 0)
+		goto out;
+	if (!in_cgroup
+	    && (cg_create(cg, &o->lim) < 0	/* mkdir, limits */
+		|| cg_add_pid(cg, pid) < 0))	/* before the command runs */
 		goto out;
 	state_unlock(lock);
 	lock = -1;
@@ -581,6 +593,75 @@ out:
 	return rc;
 }
 
+/* The v2 way to step 3+4: make the cgroup first and have clone3 start the
+ * child inside it (CLONE_INTO_CGROUP, Linux 5.7), so no task is ever
+ * migrated.  The directory is named after the container's pid, which does
+ * not exist yet: pick the next free pid and ask for it with set_tid (the
+ * pid is 1 in the new namespace and `candidate` in ours); if another
+ * process took it meanwhile, clone3 says EEXIST and we try the next.
+ * Returns the pid (0 in the child), -1 on error (printed), or -2 when the
+ * kernel lacks clone3 or refuses its arguments: then the caller falls back
+ * to clone + writing cgroup.procs. */
+static pid_t clone_into_cgroup(struct cgroup *cg, const struct cg_limits *lim,
+			       unsigned long flags, int *lock)
+{
+	struct clone_args {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+			stack_size, tls, set_tid, set_tid_size, cgroup;
+	} args;
+	char buf[32];
+	uint64_t last, max;
+
+	*lock = state_lock(LOCK_SH);
+	if (*lock < 0)
+		return -1;
+	if (read_file("/proc/sys/kernel/pid_max", buf, sizeof buf) < 0
+	    || parse_u64(buf, 301, 4194304, &max) < 0)
+		max = 32768;
+	for (int tries = 0; tries < 16; tries++) {
+		pid_t tids[2], pid;
+		int fd, saved;
+
+		if (read_file("/proc/sys/kernel/ns_last_pid", buf, sizeof buf) < 0
+		    || parse_u64(buf, 0, max, &last) < 0)
+			return -2;
+		tids[0] = 1;
+		tids[1] = (pid_t)(last + 1 + (uint64_t)tries);
+		if ((uint64_t)tids[1] >= max)	/* the kernel wraps to 300 */
+			tids[1] = (pid_t)(300 + tries);
+		if (cg_set_id(cg, tids[1]) < 0 || cg_create(cg, lim) < 0)
+			return -1;
+		fd = cg_open_dir(cg);
+		if (fd < 0) {
+			cg_destroy(cg);
+			return -1;
+		}
+		memset(&args, 0, sizeof args);
+		args.flags = flags | CLONE_INTO_CGROUP;
+		args.exit_signal = SIGCHLD;
+		args.set_tid = (uint64_t)(uintptr_t)tids;
+		args.set_tid_size = 2;
+		args.cgroup = (uint64_t)fd;
+		pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+		if (pid >= 0) {
+			if (pid > 0)
+				TRACE("clone3(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET|"
+				      "CLONE_INTO_CGROUP, set_tid {1, %d}, cgroup %s) = %d",
+				      (int)tids[1], cg->dir[CG_MEMORY], (int)pid);
+			return pid;
+		}
+		saved = errno;
+		cg_destroy(cg);
+		if (saved != EEXIST) {
+			TRACE("clone3(CLONE_INTO_CGROUP) failed (%s): fall back to clone",
+			      strerror(saved));
+			return -2;
+		}
+	}
+	warnx("clone3: no free pid found for the container after 16 tries");
+	return -1;
+}
+
 /* Step 6's verdict: the exit status to pass on, with the OOM message and
  * the report, read from the cgroups before they go. */
 static int container_status(const struct cgroup *cg, pid_t pid, int status,
@@ -613,7 +694,7 @@ int main(int argc, char **argv)
 	struct cgroup cg;
 	struct tty_session tty;
 	struct timespec t0;
-	int status, rc = EXIT_SDOCKER, pidfd;
+	int status, rc = EXIT_SDOCKER, pidfd, lock = -1, in_cgroup = 1;
 	pid_t pid;
 
 	parse_options(argc, argv, &o);		/* 1: nothing exists yet */
@@ -626,26 +707,46 @@ int main(int argc, char **argv)
 	if (ipc_create(&ch, sizeof(struct handoff)) < 0)	/* 2 */
 		goto out_tty;
 
-	pid = clone_container(CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET); /* 3 */
+	/* 3: on a pure v2 host straight into the cgroup, else the classic way. */
+	pid = -2;
+	if (cg_single_v2(&cg) && !getenv("SDOCKER_NO_CLONE3"))
+		pid = clone_into_cgroup(&cg, &o.lim, NS_FLAGS, &lock);
+	if (pid == -2) {
+		in_cgroup = 0;
+		state_unlock(lock);
+		lock = -1;
+		pid = clone_container(NS_FLAGS);
+		if (pid > 0)
+			TRACE("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET|SIGCHLD) = %d",
+			      (int)pid);
+		else if (pid < 0)
+			warn("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET)");
+	}
 	if (pid < 0) {
-		warn("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET)");
+		state_unlock(lock);
 		goto out_ipc;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		if (lock >= 0)
+			close(lock);	/* the parent's to release, not ours */
 		child_main(&ch, &o, &tty);
+	}
 	container_pid = pid;
-	TRACE("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET|SIGCHLD) = %d", (int)pid);
 
-	if (start_container(&ch, &o, &cg, &tty, pid) < 0) {	/* 4, 5 */
+	if (start_container(&ch, &o, &cg, &tty, pid, in_cgroup, lock) < 0) {	/* 4, 5 */
+		struct cg_stats st;
 		kill(pid, SIGKILL);
-		status = wait_child(pid);
+		wait_child(pid);
 		/* Killed by the OOM killer during setup is still an OOM kill;
 		 * any other setup failure is ours. */
-		if (status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
-		    && (rc = container_status(&cg, pid, status, &o, &t0)) == 137)
-			;
-		else
+		cg_read_stats(&cg, &st);
+		if (st.oom_kills > 0) {
+			warnx("container %d was OOM-killed during its setup: its memory limit of "
+			      "%llu bytes is too small", (int)pid, (unsigned long long)st.memory_limit);
+			rc = 137;
+		} else {
 			rc = pending_signal ? 128 + pending_signal : EXIT_SDOCKER;
+		}
 		goto out_cgroup;
 	}
 	ipc_destroy(&ch);	/* both sides are done with the set and the segment */

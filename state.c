@@ -225,6 +225,18 @@ int state_read(pid_t id, struct state_info *st)
 	return 0;
 }
 
+/* For the v2 orphan sweep: is this id claimed by a record or a process? */
+static int id_in_use(pid_t id)
+{
+	char path[64];
+	struct stat sb;
+
+	if (kill(id, 0) == 0 || errno == EPERM)
+		return 1;
+	fmt_path(path, sizeof path, "%s/%d", SDOCKER_STATE_DIR, (int)id);
+	return stat(path, &sb) == 0;
+}
+
 int state_sweep(int thorough, int report)
 {
 	DIR *d;
@@ -264,6 +276,9 @@ int state_sweep(int thorough, int report)
 			swept++;
 	}
 	closedir(d);
+	/* After the records: a v2 directory made by clone_into_cgroup() before
+	 * its record was written has no record, and a dead pid. */
+	cg_sweep_v2_orphans(id_in_use);
 	state_unlock(lock);
 	return swept;
 }
