@@ -426,9 +426,14 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 		_exit(EXIT_SDOCKER);
 	/* tty mode: the parent opens a pty master from our devpts instance
 	 * (mounted just now) and tells us which slave is ours. */
-	if (tty->use_pty && ipc_wait(ch, IPC_SEM_GO, SETUP_TIMEOUT_MS, ipc_parent_alive, ch) < 0)
-		_exit(EXIT_SDOCKER);
-	tty->pty_index = h->pty_index;
+	if (tty->use_pty) {
+		if (ipc_wait(ch, IPC_SEM_GO, SETUP_TIMEOUT_MS, ipc_parent_alive, ch) < 0)
+			_exit(EXIT_SDOCKER);
+		tty->pty_index = h->pty_index;
+		/* Say we have it, so the parent removes the set only once we
+		 * are done with it. */
+		ipc_post(ch, IPC_SEM_READY);
+	}
 	ipc_detach(ch);
 	/* Last, after the last semop: from here on the handshake's set is out
 	 * of reach, and the container has an IPC namespace with nothing in it. */
@@ -582,8 +587,9 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 		if (tty_open_master(tty, ptmx) < 0)
 			goto out;
 		h->pty_index = tty->pty_index;
-		if (ipc_post(ch, IPC_SEM_GO) < 0) {
-			warn("semop(semid %d, GO)", ch->semid);
+		if (ipc_post(ch, IPC_SEM_GO) < 0
+		    || ipc_wait(ch, IPC_SEM_READY, SETUP_TIMEOUT_MS, child_alive, &pid) < 0) {
+			warn("semop(semid %d, pty handover)", ch->semid);
 			goto out;
 		}
 	}
