@@ -143,11 +143,15 @@ struct chan {
 	int is_input;		/* from the user's stdin */
 };
 
+static char last_in = '\n';	/* the last byte of input relayed */
+
 static int pump(struct chan *c)
 {
 	char buf[65536];
 	ssize_t n = read(c->from, buf, sizeof buf);
 
+	if (n > 0 && c->is_input)
+		last_in = buf[n - 1];
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n <= 0)	/* EOF, or EIO: the last slave fd is closed */
@@ -242,10 +246,15 @@ int tty_relay(struct tty_session *t, int pidfd)
 				if (ch[i].from != pfd[k].fd || pump(&ch[i]) == 0)
 					continue;
 				/* End of input reaches the command as EOF on its
-				 * pipe; a pty keeps the terminal's own ^D. */
+				 * pipe.  On a pty, a terminal's user types ^D
+				 * himself; for input that is not a terminal (-t
+				 * with a pipe) we type it: one ^D ends a line in
+				 * progress, a second one on an empty line is EOF. */
 				if (ch[i].is_input && !t->use_pty) {
 					close(ch[i].to);
 					t->pipes[0][1] = -1;
+				} else if (ch[i].is_input && !isatty(STDIN_FILENO)) {
+					write_all(t->master, "\x04\x04", last_in == '\n' ? 1 : 2);
 				}
 				ch[i].from = -1;
 			}
