@@ -1,0 +1,804 @@
+#!/usr/bin/env bash
+#
+# bench/run.sh: issue 7's benchmarks, sdocker against its floor and its
+# peers, measured side by side in one run.  It owns bench/out/ (raw times,
+# hyperfine's JSON and log, the OCI bundles) and bench/RESULTS.md; the
+# programs it times are built by mk/bench.mk (`make bench`), which also puts
+# the static bench/strue into the rootfs as /bin/strue.
+#
+#   bench/run.sh            all six workloads with every baseline and peer;
+#                           writes bench/RESULTS.md and prints it
+#   bench/run.sh --quick    few runs, sdocker and the floor only: proves each
+#                           workload runs; ends with "bench: N passed, N failed"
+#   bench/run.sh --deps     install what is missing from Debian (--deps=min:
+#                           only what --quick needs)
+#
+# The machine is shared and noisy, so every number is a median, every ratio
+# is taken against a baseline measured in the same run, and the commands are
+# measured in alternating rounds rather than one long block each.
+#
+# It creates only its own things (containers, floor cgroups, two OCI
+# bundles, private mount namespaces for crun) and removes them on any exit;
+# the leak check at the end compares the host with a snapshot taken at the
+# start, so other users' live containers are not counted against us.
+
+set -uo pipefail
+
+prog=bench/run.sh
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd -- "$here/.." && pwd)
+out=$here/out
+
+RUN=$top/sdocker_run
+EXEC=$top/sdocker_exec
+FLOOR=$here/floor
+ROOTFS=$top/rootfs
+# The issue's limits for the start workloads.
+MEM_LIMIT=64M
+MEM_BYTES=67108864
+CPU_QUOTA=50000
+CPU_PERIOD=100000
+QUOTA_TEST=20000	# workload 5: 20% of one core
+
+usage() {
+    sed -n '3,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+
+die() {
+    printf '%s: %s\n' "$prog" "$*" >&2
+    exit 1
+}
+
+say() {
+    printf '=> %s\n' "$*" >&2
+}
+
+# --- dependencies ----------------------------------------------------------
+
+# install_deps all|min: apt-get what is missing; `apt-get update` only then.
+install_deps() {
+    local want=(hyperfine:hyperfine /usr/bin/time:time jq:jq nsenter:util-linux)
+    local missing=() t
+    if [[ $1 == all ]]; then
+        want+=(crun:crun runc:runc bwrap:bubblewrap)
+    fi
+    for t in "${want[@]}"; do
+        command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
+    done
+    if ((${#missing[@]} == 0)); then
+        say "bench dependencies: all present"
+        return 0
+    fi
+    say "bench dependencies: installing ${missing[*]}"
+    ((EUID == 0)) || die "need root to install ${missing[*]}"
+    # Other users of this machine may hold the apt locks for a while.
+    apt-get -o DPkg::Lock::Timeout=300 update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+            install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+mode=full
+case ${1-} in
+    '') ;;
+    --quick) mode=quick ;;
+    --deps | --deps=all)
+        install_deps all
+        exit
+        ;;
+    --deps=min)
+        install_deps min
+        exit
+        ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        printf "%s: unknown option '%s'\nTry '%s --help' for more information.\n" \
+            "$prog" "$1" "$prog" >&2
+        exit 2
+        ;;
+esac
+
+# --- settings --------------------------------------------------------------
+
+if [[ $mode == quick ]]; then
+    HOT_ROUNDS=1 HOT_RUNS=5 HOT_WARMUP=1
+    COLD_ROUNDS=1 COLD_RUNS=2 PEER_COLD_RUNS=0
+    EXEC_ROUNDS=1 EXEC_RUNS=5
+    RSS_RUNS=3
+    QUOTA_RUNS=1 QUOTA_SECS=2
+    SCALE_N=${BENCH_SCALE_N:-100} SCALE_ROUNDS=1 SCALE_RUNS=5
+else
+    HOT_ROUNDS=3 HOT_RUNS=20 HOT_WARMUP=3
+    COLD_ROUNDS=2 COLD_RUNS=8 PEER_COLD_RUNS=4
+    EXEC_ROUNDS=3 EXEC_RUNS=20
+    RSS_RUNS=10
+    QUOTA_RUNS=3 QUOTA_SECS=5
+    SCALE_N=${BENCH_SCALE_N:-100} SCALE_ROUNDS=2 SCALE_RUNS=15
+fi
+
+((EUID == 0)) || die "must be run as root (containers, cgroups)"
+[[ $top != *[[:space:]]* ]] || die "$top: hyperfine -N splits commands at spaces; use a path without them"
+for f in "$RUN" "$EXEC" "$FLOOR" "$ROOTFS/bin/strue" "$ROOTFS/bin/cpu-test"; do
+    [[ -x $f ]] || die "$f: missing (run 'make bench-quick' or 'make bench', which build it)"
+done
+for t in hyperfine jq /usr/bin/time nsenter; do
+    command -v "$t" >/dev/null || die "$t: not installed (make bench-deps)"
+done
+
+rm -rf -- "$out"
+mkdir -p -- "$out/t" "$out/err" "$out/json" "$out/bg" || die "cannot make $out"
+log=$out/log
+: >"$log"
+started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+t_start=$SECONDS
+
+# --- bookkeeping and cleanup -----------------------------------------------
+
+ids=()		# container init pids we started (sdocker ids, floor children)
+bgs=()		# our background launchers
+
+# Everything sdocker or the floor might leave: cgroup dirs, records, IPC.
+snapshot() {
+    local d t
+    for d in /sys/fs/cgroup/*/[0-9]* /sys/fs/cgroup/*/sdocker/[0-9]* \
+        /sys/fs/cgroup/sdocker/[0-9]* /sys/fs/cgroup/floor.* /sys/fs/cgroup/*/floor.* \
+        /sys/fs/cgroup/sdocker-bench-* /sys/fs/cgroup/*/sdocker-bench-* \
+        /run/sdocker/* /run/crun/sdocker-bench-* /run/runc/sdocker-bench-*; do
+        [[ -e $d ]] && printf '%s\n' "$d"
+    done
+    for t in m s q; do
+        ipcs -"$t" 2>/dev/null | awk -v t="$t" '$1 ~ /^0x/ { print "ipc-" t " id " $2 }'
+    done
+    awk '{ print "mount " $5 }' /proc/self/mountinfo
+}
+
+# Is a new entry of the snapshot a leak, or someone else's live object?
+is_leak() {
+    local e=$1 base n
+    base=${e##*/}
+    case $base in
+        floor.*) n=${base#floor.} ;;
+        [0-9]*) n=$base ;;
+        *) return 0 ;;
+    esac
+    # A live process with that pid: a container of another user (or a
+    # floor still running) rather than a leftover.
+    ! kill -0 "$n" 2>/dev/null
+}
+
+leak_check() {
+    local e leaks=() i
+    for i in 1 2 3; do
+        leaks=()
+        while IFS= read -r e; do
+            [[ -n $e ]] && is_leak "$e" && leaks+=("$e")
+        done < <(comm -13 "$out/snapshot.start" <(snapshot | sort -u))
+        ((${#leaks[@]} == 0)) && break
+        sleep 1 # a container of someone else's may be half-way out
+    done
+    if ((${#leaks[@]})); then
+        printf 'leak check: LEFT BEHIND: %s\n' "${leaks[*]}"
+        return 1
+    fi
+    echo "leak check: clean (no new cgroup dirs, records, IPC objects or mounts)"
+}
+
+cleanup() {
+    local p i
+    trap - EXIT INT TERM
+    for p in "${ids[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+    done
+    for p in "${bgs[@]}"; do
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$p" 2>/dev/null || break
+            sleep 0.1
+        done
+        # The container is gone and the launcher is still there: ask it.
+        kill -TERM "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    if command -v crun >/dev/null; then
+        crun_ns crun delete -f sdocker-bench-crun >/dev/null 2>&1
+    fi
+    if command -v runc >/dev/null; then
+        runc delete -f sdocker-bench-runc >/dev/null 2>&1
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+snapshot | sort -u >"$out/snapshot.start"
+
+# --- running things ----------------------------------------------------------
+
+# crun refuses a hybrid host ("drop all controllers from cgroupv2").  In a
+# private mount namespace of its own, an empty file over the unified root's
+# cgroup.controllers makes it use the v1 hierarchies; nothing outside sees
+# it.  crun_ns runs its arguments there (or directly when not needed).
+crun_wrap=0
+: >"$out/empty"
+crun_ns() {
+    if ((crun_wrap)); then
+        # shellcheck disable=SC2016 # expanded by the inner sh
+        unshare -m --propagation private sh -c \
+            'mount --bind "$0" /sys/fs/cgroup/unified/cgroup.controllers && exec "$@"' \
+            "$out/empty" "$@"
+    else
+        "$@"
+    fi
+}
+
+declare -A cmd	# label -> command line (hyperfine -N splits it at spaces)
+
+# run_as LABEL ARGV...: run ARGV the way LABEL's command must run.
+run_as() {
+    local label=$1
+    shift
+    if [[ $label == crun* ]]; then
+        crun_ns "$@"
+    else
+        "$@"
+    fi
+}
+
+failed() {
+    [[ -e $out/err/$1 ]]
+}
+
+fail_with() {
+    local key=$1
+    shift
+    printf '%s\n' "$*" >"$out/err/$key"
+    say "$key: $*"
+}
+
+# probe KEY LABEL: run LABEL's command once; record why if it cannot run.
+probe() {
+    local key=$1 label=$2 argv rc
+    read -ra argv <<<"${cmd[$label]}"
+    run_as "$label" timeout 60 "${argv[@]}" >/dev/null 2>"$out/probe.err"
+    rc=$?
+    if ((rc != 0)); then
+        fail_with "$key" "cannot run (exit $rc): $(grep -v '^\[+\]' "$out/probe.err" | tail -n 1)"
+        return 1
+    fi
+}
+
+# measure KEY LABEL RUNS WARMUP [HYPERFINE-OPTIONS...]: time LABEL's command
+# and add the run times (seconds) to out/t/KEY.
+measure() {
+    local key=$1 label=$2 runs=$3 warm=$4 json
+    shift 4
+    failed "$key" && return 1
+    json=$out/json/$key.$SECONDS.$RANDOM.json
+    if ! run_as "$label" hyperfine -N --style basic -w "$warm" -r "$runs" "$@" \
+        -n "$label" --export-json "$json" "${cmd[$label]}" >>"$log" 2>&1; then
+        fail_with "$key" "hyperfine failed (see bench/out/log)"
+        return 1
+    fi
+    jq -r '.results[0].times[]' "$json" >>"$out/t/$key"
+}
+
+# start_bg NAME ARGV...: start a launcher in the background; its stderr goes
+# to out/bg/NAME.err.  Sets bg.
+start_bg() {
+    local name=$1
+    shift
+    : >"$out/bg/$name.err"
+    "$@" </dev/null >/dev/null 2>>"$out/bg/$name.err" &
+    bg=$!
+    bgs+=("$bg")
+}
+
+# wait_comm PID COMM: until PID runs COMM (it has exec'd), at most 20 s.
+wait_comm() {
+    local i c
+    for ((i = 0; i < 400; i++)); do
+        c=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
+        [[ $c == "$2" ]] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# sdocker_start NAME COMM ARGS...: sdocker_run ARGS in the background; sets
+# id to the container's id once its command (named COMM) runs.
+sdocker_start() {
+    local name=$1 comm=$2 i
+    shift 2
+    start_bg "$name" "$RUN" "$@"
+    id=
+    for ((i = 0; i < 400; i++)); do
+        id=$(sed -n 's/^\[+\] start container with id \([0-9]*\)$/\1/p' "$out/bg/$name.err")
+        [[ -n $id ]] && break
+        kill -0 "$bg" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [[ -z $id ]]; then
+        say "sdocker_run $*: no container id ($(tail -n 1 "$out/bg/$name.err"))"
+        return 1
+    fi
+    ids+=("$id")
+    wait_comm "$id" "$comm"
+}
+
+# floor_start NAME COMM ARGS...: the floor in the background; sets id to
+# its container's init pid once the command (named COMM) runs.
+floor_start() {
+    local name=$1 comm=$2 i
+    shift 2
+    start_bg "$name" "$FLOOR" "$@"
+    id=
+    for ((i = 0; i < 400; i++)); do
+        read -r id _ <"/proc/$bg/task/$bg/children" 2>/dev/null
+        [[ -n $id ]] && break
+        kill -0 "$bg" 2>/dev/null || break
+        sleep 0.05
+    done
+    [[ -n $id ]] || return 1
+    ids+=("$id")
+    wait_comm "$id" "$comm"
+}
+
+# stop ID BG: SIGKILL the container's init and wait for its launcher.
+stop() {
+    kill -KILL "$1" 2>/dev/null
+    wait "$2" 2>/dev/null
+    return 0
+}
+
+# --- statistics ----------------------------------------------------------------
+
+# stats FILE: "median min max n" of the numbers in FILE, or nothing.
+stats() {
+    [[ -s $1 ]] || return 1
+    sort -g "$1" | awk '{ v[NR] = $1 } END {
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "%.9g %.9g %.9g %d\n", m, v[1], v[NR], NR }'
+}
+
+median() {
+    local m
+    read -r m _ < <(stats "$1") && printf '%s\n' "$m"
+}
+
+# --- the workloads -------------------------------------------------------------
+
+have() {
+    command -v "$1" >/dev/null 2>&1
+}
+
+oci_bundle() {
+    local rt=$1 dir=$out/oci-$1
+    mkdir -p "$dir" || return 1
+    (cd "$dir" && "$rt" spec >/dev/null 2>&1) || return 1
+    # The same container as sdocker's: the rootfs read-write, its four
+    # mounts, the five namespaces, the limits; no masked or read-only
+    # paths, which sdocker does not make either.
+    jq --arg root "$ROOTFS" --arg cg "/sdocker-bench-$rt" \
+        --argjson mem "$MEM_BYTES" --argjson quota "$CPU_QUOTA" --argjson period "$CPU_PERIOD" '
+        .process.terminal = false
+        | .process.args = ["/bin/strue"]
+        | .root = { path: $root, readonly: false }
+        | .mounts |= map(select(.destination == "/proc" or .destination == "/dev"
+                                or .destination == "/dev/pts" or .destination == "/sys"))
+        | del(.linux.maskedPaths, .linux.readonlyPaths)
+        | .linux.namespaces = [{type: "pid"}, {type: "network"}, {type: "ipc"},
+                               {type: "uts"}, {type: "mount"}]
+        | .linux.cgroupsPath = $cg
+        | .linux.resources.memory = { limit: $mem }
+        | .linux.resources.cpu = { quota: $quota, period: $period }' \
+        "$dir/config.json" >"$dir/config.json.new" && mv "$dir/config.json.new" "$dir/config.json"
+}
+
+labels=(sdocker floor)
+peers=(unshare bwrap crun runc)
+cmd[sdocker]="$RUN --memory-limit $MEM_LIMIT --cpu-quota $CPU_QUOTA $ROOTFS /bin/strue"
+cmd[floor]="$FLOOR -m $MEM_LIMIT -q $CPU_QUOTA -p $CPU_PERIOD $ROOTFS /bin/strue"
+cmd[unshare]="unshare -fmuipn --mount-proc --root $ROOTFS /bin/strue"
+cmd[bwrap]="bwrap --unshare-ipc --unshare-pid --unshare-net --unshare-uts --bind $ROOTFS / --proc /proc --dev /dev /bin/strue"
+cmd[crun]="crun run --bundle $out/oci-crun sdocker-bench-crun"
+cmd[runc]="runc run --bundle $out/oci-runc sdocker-bench-runc"
+
+# Which peers can run here: each is tried once; a failure is kept and shown.
+setup_peers() {
+    local p k argv
+    [[ $mode == quick ]] && return 0
+    for p in "${peers[@]}"; do
+        local bin=${cmd[$p]%% *}
+        if ! have "$bin"; then
+            for k in hot cold rss; do fail_with "$k.$p" "not installed (make bench-deps)"; done
+            continue
+        fi
+        if [[ $p == crun || $p == runc ]] && ! oci_bundle "$p"; then
+            for k in hot cold rss; do fail_with "$k.$p" "could not make its OCI bundle"; done
+            continue
+        fi
+        if [[ $p == crun && -e /sys/fs/cgroup/unified/cgroup.controllers ]]; then
+            # Try it plain first; use the workaround only if refused.
+            read -ra argv <<<"${cmd[crun]}"
+            if ! timeout 60 "${argv[@]}" >/dev/null 2>"$out/probe.err" \
+                && grep -q 'hybrid' "$out/probe.err"; then
+                crun_wrap=1
+                crun delete -f sdocker-bench-crun >/dev/null 2>&1
+            fi
+        fi
+        if probe hot."$p" "$p"; then
+            labels+=("$p")
+        else
+            cp "$out/err/hot.$p" "$out/err/cold.$p"
+            cp "$out/err/hot.$p" "$out/err/rss.$p"
+        fi
+    done
+}
+
+w1_hot() {
+    local r l
+    say "1. start latency, hot: ${labels[*]} ($HOT_ROUNDS rounds of $HOT_RUNS)"
+    for l in "${labels[@]}"; do
+        [[ $l == sdocker || $l == floor ]] && probe hot."$l" "$l"
+    done
+    for ((r = 0; r < HOT_ROUNDS; r++)); do
+        for l in "${labels[@]}"; do
+            measure hot."$l" "$l" "$HOT_RUNS" "$HOT_WARMUP"
+        done
+    done
+}
+
+w2_cold() {
+    local r l n
+    say "2. start latency, cold (1 s idle before each run)"
+    for ((r = 0; r < COLD_ROUNDS; r++)); do
+        for l in "${labels[@]}"; do
+            n=$COLD_RUNS
+            [[ $l == sdocker || $l == floor ]] || n=$PEER_COLD_RUNS
+            ((n > 0)) && measure cold."$l" "$l" "$n" 0 --prepare 'sleep 1'
+        done
+    done
+}
+
+w3_exec() {
+    local r id bg
+    say "3. exec latency: sdocker_exec vs nsenter -a"
+    if ! sdocker_start exec sleep "$ROOTFS" /bin/sleep 600; then
+        fail_with exec.sdocker_exec "could not start the target container"
+        fail_with exec.nsenter "could not start the target container"
+        return 1
+    fi
+    cmd[sdocker_exec]="$EXEC $id -- /bin/strue"
+    cmd[nsenter]="nsenter -t $id -a /bin/strue"
+    probe exec.sdocker_exec sdocker_exec
+    probe exec.nsenter nsenter
+    for ((r = 0; r < EXEC_ROUNDS; r++)); do
+        measure exec.sdocker_exec sdocker_exec "$EXEC_RUNS" 2
+        measure exec.nsenter nsenter "$EXEC_RUNS" 2
+    done
+    stop "$id" "$bg"
+}
+
+w4_rss() {
+    local r l argv kib
+    say "4. peak RSS (/usr/bin/time -f %M), $RSS_RUNS runs each"
+    for ((r = 0; r < RSS_RUNS; r++)); do
+        for l in "${labels[@]}"; do
+            failed rss."$l" && continue
+            read -ra argv <<<"${cmd[$l]}"
+            if ! run_as "$l" /usr/bin/time -f %M -o "$out/rss.one" "${argv[@]}" \
+                >/dev/null 2>>"$log"; then
+                fail_with rss."$l" "failed under /usr/bin/time (see bench/out/log)"
+                continue
+            fi
+            kib=$(tail -n 1 "$out/rss.one")
+            echo "$kib" >>"$out/t/rss.$l"
+        done
+    done
+}
+
+# cpu_ns PID: CPU time used so far, in ns (schedstat's first field).
+cpu_ns() {
+    local ns
+    read -r ns _ <"/proc/$1/schedstat" || return 1
+    printf '%s\n' "$ns"
+}
+
+# share PID SECONDS: percent of one core PID used over SECONDS.
+share() {
+    local c0 c1 t0 t1
+    c0=$(cpu_ns "$1") && t0=$EPOCHREALTIME || return 1
+    sleep "$2"
+    c1=$(cpu_ns "$1") && t1=$EPOCHREALTIME || return 1
+    awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" \
+        'BEGIN { printf "%.4f\n", 100 * (c1 - c0) / 1e9 / (t1 - t0) }'
+}
+
+w5_quota() {
+    local r id bg s
+    say "5. CPU quota accuracy: cpu-test at $QUOTA_TEST/$CPU_PERIOD us over $QUOTA_SECS s"
+    for ((r = 0; r < QUOTA_RUNS; r++)); do
+        if sdocker_start quota cpu-test --cpu-quota "$QUOTA_TEST" "$ROOTFS" /bin/cpu-test; then
+            sleep 0.5 # past the first periods
+            if s=$(share "$id" "$QUOTA_SECS"); then
+                echo "$s" >>"$out/t/quota.sdocker"
+            else
+                fail_with quota.sdocker "could not read /proc/$id/schedstat"
+            fi
+            stop "$id" "$bg"
+        else
+            fail_with quota.sdocker "could not start cpu-test"
+        fi
+        if floor_start quota cpu-test -q "$QUOTA_TEST" -p "$CPU_PERIOD" "$ROOTFS" /bin/cpu-test; then
+            sleep 0.5
+            if s=$(share "$id" "$QUOTA_SECS"); then
+                echo "$s" >>"$out/t/quota.floor"
+            else
+                fail_with quota.floor "could not read /proc/$id/schedstat"
+            fi
+            stop "$id" "$bg"
+        else
+            fail_with quota.floor "could not start cpu-test"
+        fi
+    done
+}
+
+w6_scale() {
+    local r i l pairs=()
+    say "6. scale: start latency with 0 and with $SCALE_N containers running"
+    for l in sdocker floor; do
+        cmd[$l@0]=${cmd[$l]}
+        cmd[$l@$SCALE_N]=${cmd[$l]}
+    done
+    for ((r = 0; r < SCALE_ROUNDS; r++)); do
+        for l in sdocker floor; do measure "scale.$l@0" "$l@0" "$SCALE_RUNS" 2; done
+    done
+    for ((i = 0; i < SCALE_N; i++)); do
+        if ! sdocker_start "scale$i" sleep "$ROOTFS" /bin/sleep 600; then
+            fail_with "scale.sdocker@$SCALE_N" "container $i of $SCALE_N did not start"
+            break
+        fi
+        pairs+=("$id:$bg")
+    done
+    say "   $((${#pairs[@]})) containers running"
+    for ((r = 0; r < SCALE_ROUNDS; r++)); do
+        for l in sdocker floor; do measure "scale.$l@$SCALE_N" "$l@$SCALE_N" "$SCALE_RUNS" 2; done
+    done
+    for i in "${pairs[@]}"; do kill -KILL "${i%%:*}" 2>/dev/null; done
+    for i in "${pairs[@]}"; do wait "${i#*:}" 2>/dev/null; done
+    # And 0 again after: the baseline then brackets the loaded runs.
+    for ((r = 0; r < SCALE_ROUNDS; r++)); do
+        for l in sdocker floor; do measure "scale.$l@0" "$l@0" "$SCALE_RUNS" 2; done
+    done
+}
+
+# --- the report ------------------------------------------------------------
+
+ms() { awk -v s="$1" 'BEGIN { printf "%.2f", s * 1000 }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b + 1e-9) }'; }
+
+# row KEY LABEL UNIT BASEKEY: a table row for out/t/KEY.
+row() {
+    local key=$1 label=$2 unit=$3 base=$4 m lo hi n bm r
+    if failed "$key"; then
+        printf '| %s | %s | | | |\n' "$label" "$(cat "$out/err/$key")"
+        return
+    fi
+    if ! read -r m lo hi n < <(stats "$out/t/$key"); then
+        printf '| %s | no data | | | |\n' "$label"
+        return
+    fi
+    r=-
+    if bm=$(median "$out/t/$base" 2>/dev/null) && [[ -n $bm ]]; then
+        r=$(ratio "$m" "$bm")
+    fi
+    case $unit in
+        ms) printf '| %s | %s ms | %s–%s | %d | %s |\n' "$label" "$(ms "$m")" "$(ms "$lo")" "$(ms "$hi")" "$n" "$r" ;;
+        MiB) printf '| %s | %s MiB | %s–%s | %d | %s |\n' "$label" "$(mib "$m")" "$(mib "$lo")" "$(mib "$hi")" "$n" "$r" ;;
+        pct) printf '| %s | %.2f %% | %.2f–%.2f | %d | %s |\n' "$label" "$m" "$lo" "$hi" "$n" "$r" ;;
+    esac
+}
+
+table_head() {
+    printf '| command | median | min–max | N | ratio to %s |\n|---|---:|---:|---:|---:|\n' "$1"
+}
+
+# verdict A B LIMIT: "ratio (met|missed)" for median(A)/median(B) <= LIMIT.
+verdict() {
+    local a b r
+    a=$(median "$out/t/$1" 2>/dev/null)
+    b=$(median "$out/t/$2" 2>/dev/null)
+    if [[ -z $a || -z $b ]]; then
+        echo "- | not measured"
+        return
+    fi
+    r=$(ratio "$a" "$b")
+    if le "$a" "$(awk -v b="$b" -v l="$3" 'BEGIN { printf "%.9g", b * l }')"; then
+        echo "$r | met"
+    else
+        echo "$r | **missed**"
+    fi
+}
+
+versions() {
+    local v
+    printf -- '- sdocker: %s (%s)\n' "$("$RUN" --version 2>&1 | head -n 1)" \
+        "$(git -C "$top" describe --always --dirty 2>/dev/null || echo 'no git')"
+    for v in hyperfine crun runc bwrap unshare nsenter; do
+        if have "$v"; then
+            printf -- '- %s: %s\n' "$v" "$("$v" --version 2>&1 | head -n 1)"
+        else
+            printf -- '- %s: not installed\n' "$v"
+        fi
+    done
+    printf -- '- GNU time: %s\n' "$(dpkg-query -W -f '${Version}' time 2>/dev/null || echo '?')"
+    printf -- '- C library: %s; compiler: %s\n' "$(ldd --version 2>&1 | head -n 1)" \
+        "$("${CC:-cc}" --version 2>/dev/null | head -n 1)"
+}
+
+report() {
+    local quota_m quota_d q_verdict rss_m rss_verdict
+    local v_hot v_crun v_cold v_exec v_scale shown=${cmd[sdocker]//"$top"\//}
+    v_hot=$(verdict hot.sdocker hot.floor 1.10)
+    v_crun=$(verdict hot.sdocker hot.crun 0.35)
+    v_cold=$(verdict cold.sdocker cold.floor 1.0)
+    v_exec=$(verdict exec.sdocker_exec exec.nsenter 1.10)
+    v_scale=$(verdict "scale.sdocker@$SCALE_N" scale.sdocker@0 1.2)
+    rss_verdict="- | not measured"
+    if rss_m=$(median "$out/t/rss.sdocker" 2>/dev/null) && [[ -n $rss_m ]]; then
+        if le "$rss_m" 1433.6; then rss_verdict="$(mib "$rss_m") MiB | met"
+        else rss_verdict="$(mib "$rss_m") MiB | **missed**"; fi
+    fi
+    q_verdict="- | not measured"
+    if quota_m=$(median "$out/t/quota.sdocker" 2>/dev/null) && [[ -n $quota_m ]]; then
+        quota_d=$(awk -v m="$quota_m" -v t="$QUOTA_TEST" -v p="$CPU_PERIOD" \
+            'BEGIN { d = m - 100 * t / p; printf "%+.2f", d }')
+        if le "${quota_d#[+-]}" 0.3; then q_verdict="$quota_d pp | met"
+        else q_verdict="$quota_d pp | **missed**"; fi
+    fi
+
+    cat <<EOF
+# sdocker benchmarks (issue 7)
+
+Written by \`make bench\` (bench/run.sh$([[ $mode == quick ]] && echo ' --quick: few runs, no peers; not the numbers that count')).
+Every figure is a median over N runs, taken in alternating rounds in one
+run on a shared, noisy machine; ratios are medians over medians from the
+same run.  Times are wall-clock per command, from hyperfine -N (no shell).
+
+| | |
+|---|---|
+| date | $started, took $((SECONDS - t_start)) s |
+| machine | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |
+| kernel | $(uname -r) ($(uname -v)) |
+| cgroups | $(if [[ -e /sys/fs/cgroup/unified/cgroup.controllers ]]; then echo "hybrid: controllers on v1 hierarchies, cgroup2 at /sys/fs/cgroup/unified"; elif [[ -e /sys/fs/cgroup/cgroup.controllers ]]; then echo "v2"; else echo "v1"; fi) |
+| load average | at start $load_start; at end $(cut -d' ' -f1-3 /proc/loadavg) |
+
+Tools:
+$(versions)
+
+## Summary
+
+| # | workload | measured | target | met |
+|---|---|---:|---|---|
+| 1 | start hot, sdocker ÷ floor | ${v_hot%% | *} | ≤ 1.10 | ${v_hot#* | } |
+| 1 | start hot, sdocker ÷ crun | ${v_crun%% | *} | ≤ 0.35 | ${v_crun#* | } |
+| 2 | start cold, sdocker ÷ floor cold | ${v_cold%% | *} | ≤ 1.00 | ${v_cold#* | } |
+| 3 | exec, sdocker_exec ÷ nsenter -a | ${v_exec%% | *} | ≤ 1.10 | ${v_exec#* | } |
+| 4 | peak RSS of sdocker_run | ${rss_verdict%% | *} | ≤ 1.40 MiB | ${rss_verdict#* | } |
+| 5 | CPU share under a ${QUOTA_TEST} us quota, minus $((100 * QUOTA_TEST / CPU_PERIOD)) % | ${q_verdict%% | *} | within ±0.3 pp | ${q_verdict#* | } |
+| 6 | start with $SCALE_N running ÷ with none | ${v_scale%% | *} | ≤ 1.20 | ${v_scale#* | } |
+
+## 1. Start latency, hot
+
+Back to back, $HOT_ROUNDS rounds of $HOT_RUNS runs (+$HOT_WARMUP warm-up) per command:
+\`$shown\`.  The floor (bench/floor.c) does only what a
+launcher must: the same five namespaces, private mounts, bind + pivot_root,
+proc, memory and cpu cgroups with the same limits (64 MiB, 50000/100000 us),
+exec, wait, rmdir.  crun and runc run an OCI bundle with the same rootfs,
+namespaces, limits and the same four mounts (proc, sys, dev, devpts), no
+masked paths; unshare and bwrap make no cgroups.$( ((crun_wrap)) && printf '\ncrun runs with hyperfine in a private mount namespace where an empty file\ncovers /sys/fs/cgroup/unified/cgroup.controllers (it refuses hybrid hosts);\nthat wrapper is outside the timed command.')
+
+$(table_head floor)
+$(for l in sdocker floor "${peers[@]}"; do [[ $mode == quick && $l != sdocker && $l != floor ]] || row hot."$l" "$l" ms hot.floor; done)
+
+## 2. Start latency, cold
+
+The same commands with \`hyperfine --prepare 'sleep 1'\`: 1 s of idle before
+every run (the first cgroup attach after idle is the slow one).
+
+$(table_head floor)
+$(for l in sdocker floor "${peers[@]}"; do [[ $mode == quick && $l != sdocker && $l != floor ]] || row cold."$l" "$l" ms cold.floor; done)
+
+## 3. Exec latency
+
+Into a running \`sdocker_run ROOTFS /bin/sleep 600\`: \`sdocker_exec ID -- /bin/strue\`
+against \`nsenter -t ID -a /bin/strue\`.  nsenter joins the namespaces and root
+only; sdocker_exec also reads the record, checks the start time and joins
+the container's cgroups (which nsenter does not).
+
+$(table_head nsenter)
+$(row exec.sdocker_exec sdocker_exec ms exec.nsenter)
+$(row exec.nsenter "nsenter -a" ms exec.nsenter)
+
+## 4. Peak RSS
+
+\`/usr/bin/time -f %M\` on each start command, $RSS_RUNS runs: the largest RSS
+of the launcher and of the processes it waited for.
+
+$(table_head floor)
+$(for l in sdocker floor "${peers[@]}"; do [[ $mode == quick && $l != sdocker && $l != floor ]] || row rss."$l" "$l" MiB rss.floor; done)
+
+## 5. CPU quota accuracy
+
+\`/bin/cpu-test\` (spins) under a ${QUOTA_TEST}/${CPU_PERIOD} us quota, i.e. $((100 * QUOTA_TEST / CPU_PERIOD)) % of one core;
+its CPU time from /proc/PID/schedstat over $QUOTA_SECS s of wall time, from 0.5 s
+after it started; $QUOTA_RUNS runs.  The floor sets the same quota.
+
+| command | median share | min–max | N | ratio to floor |
+|---|---:|---:|---:|---:|
+$(row quota.sdocker "sdocker_run --cpu-quota $QUOTA_TEST" pct quota.floor)
+$(row quota.floor "floor -q $QUOTA_TEST" pct quota.floor)
+
+## 6. Scale
+
+The hot-start command with none, then with $SCALE_N \`sdocker_run ROOTFS /bin/sleep 600\`
+running (then SIGKILLed by id and waited for); "0" is measured before and
+after the loaded runs.
+
+$(table_head "sdocker@0")
+$(row scale.sdocker@0 "sdocker, 0 running" ms scale.sdocker@0)
+$(row "scale.sdocker@$SCALE_N" "sdocker, $SCALE_N running" ms scale.sdocker@0)
+$(row scale.floor@0 "floor, 0 running" ms scale.sdocker@0)
+$(row "scale.floor@$SCALE_N" "floor, $SCALE_N running" ms scale.sdocker@0)
+
+## Leftovers
+
+$leak_line
+EOF
+}
+
+# --- main ----------------------------------------------------------------------
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+say "bench ($mode): raw data in bench/out/"
+setup_peers
+w1_hot
+w2_cold
+w3_exec
+w4_rss
+w5_quota
+w6_scale
+
+cleanup
+trap 'exit 130' INT TERM
+leak_rc=0
+leak_line=$(leak_check) || leak_rc=1
+say "$leak_line"
+
+if [[ $mode == quick ]]; then
+    report >"$out/RESULTS-quick.md"
+    cat "$out/RESULTS-quick.md"
+else
+    report >"$here/RESULTS.md"
+    cat "$here/RESULTS.md"
+fi
+
+# A workload passes when it ran for sdocker and the floor, whatever the
+# numbers; CI reads the closing line.
+pass=0 fail=0
+for w in "hot.sdocker hot.floor" "cold.sdocker cold.floor" \
+    "exec.sdocker_exec exec.nsenter" "rss.sdocker rss.floor" \
+    "quota.sdocker quota.floor" \
+    "scale.sdocker@0 scale.sdocker@$SCALE_N scale.floor@0 scale.floor@$SCALE_N"; do
+    ok=1
+    for k in $w; do
+        if failed "$k" || [[ ! -s $out/t/$k ]]; then ok=0; fi
+    done
+    if ((ok)); then pass=$((pass + 1)); else fail=$((fail + 1)); echo "bench: failed: $w"; fi
+done
+if ((leak_rc == 0)); then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+echo
+echo "bench: $pass passed, $fail failed"
+((fail == 0))

@@ -1,0 +1,44 @@
+# mk/bench.mk: issue 7's benchmarks, included by the top Makefile.  It owns
+# the bench targets and the two small programs in bench/; the work itself is
+# bench/run.sh's.  It assumes only that the top Makefile has `all`, `rootfs`,
+# `clean` and the compiler settings (CC, CPPFLAGS, ALL_CFLAGS, LDFLAGS).
+#
+#   make bench-deps   install what is missing from Debian: hyperfine, time,
+#                     jq, crun, runc, bubblewrap (apt-get update only then)
+#   make bench        build, run all six workloads with the floor and the
+#                     peers, write bench/RESULTS.md and print it (~5 min)
+#   make bench-quick  for CI: few runs, no peers; proves each workload runs
+#                     and ends with "bench: N passed, N failed"
+
+.PHONY: bench bench-quick bench-deps bench-build bench-clean
+
+# Both static: the floor is compared with a static sdocker_run, and strue
+# must run in the rootfs without its libraries.
+bench/floor: bench/floor.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -static -o $@ $<
+
+bench/strue: bench/true.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -static -o $@ $<
+
+# After `rootfs`, which makes rootfs/bin and does not remove what it did
+# not copy.
+rootfs/bin/strue: bench/strue | rootfs
+	install -m 0755 bench/strue $@
+
+bench-build: all rootfs bench/floor rootfs/bin/strue
+
+bench-deps:
+	bench/run.sh --deps
+
+bench: bench-deps bench-build
+	bench/run.sh
+
+bench-quick: bench-build
+	bench/run.sh --deps=min
+	bench/run.sh --quick
+
+clean: bench-clean
+
+bench-clean:
+	rm -f bench/floor bench/strue
+	rm -rf bench/out
