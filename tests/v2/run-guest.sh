@@ -243,7 +243,11 @@ copy_bins_fallback() {
     local root=$1 f lib l
     shift
     for l in bin sbin lib lib64; do
-        [[ -L /$l ]] && ln -sfn -- "$(readlink "/$l")" "$root/$l"
+        if [[ -L /$l ]]; then
+            # The target first: mkdir -p cannot pass a dangling link.
+            mkdir -p -- "$root/$(readlink "/$l")"
+            ln -sfn -- "$(readlink "/$l")" "$root/$l"
+        fi
     done
     for f in "$@"; do
         mkdir -p -- "$root/usr/bin" "$root$(dirname -- "$(realpath -s -- "$f")")"
