@@ -533,35 +533,39 @@ int cg_open_dir(struct cgroup *cg)
 	return cg->v2_into_fd;
 }
 
-void cg_sweep_v2_orphans(int (*in_use)(pid_t id))
+int cg_sweep_v2_orphans(int (*in_use)(pid_t id), int dry_run)
 {
 	struct cgroup cg;
 	char parent[PATH_MAX], dir[PATH_MAX];
 	struct dirent *e;
 	DIR *d;
 
+	int found = 0;
+
 	memset(&cg, 0, sizeof cg);
 	if (mounts_seen_valid)
 		memcpy(cg.mnt, mounts_seen, sizeof cg.mnt);
 	else if (read_mounts(&cg) < 0)
-		return;
+		return 0;
 	if (cg.mnt[CG_MEMORY].version != 2
 	    || fmt_path(parent, sizeof parent, "%s/sdocker", cg.mnt[CG_MEMORY].path) < 0)
-		return;
+		return 0;
 	d = opendir(parent);
 	if (d == NULL)
-		return;
+		return 0;
 	while ((e = readdir(d)) != NULL) {
 		uint64_t id;
 		if (parse_u64(e->d_name, 1, INT32_MAX, &id) < 0 || in_use((pid_t)id))
 			continue;
-		if (fmt_path(dir, sizeof dir, "%s/%s", parent, e->d_name) == 0) {
+		found++;
+		if (!dry_run && fmt_path(dir, sizeof dir, "%s/%s", parent, e->d_name) == 0) {
 			TRACE("sweep: rmdir %s   (no container claims it)", dir);
 			if (rmdir_retry(dir) < 0)
 				warn("sweep: rmdir %s", dir);
 		}
 	}
 	closedir(d);
+	return found;
 }
 
 int cg_add_pid(struct cgroup *cg, pid_t pid)

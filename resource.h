@@ -80,8 +80,9 @@ int cg_open_dir(struct cgroup *cg);
 
 /* Remove directories in the v2 sdocker/ parent (which holds nothing but
  * sdocker's containers) whose id is not in use: in_use(id) says whether a
- * container record or a live process still claims it. */
-void cg_sweep_v2_orphans(int (*in_use)(pid_t id));
+ * container record or a live process still claims it.  With dry_run, only
+ * count them.  Returns how many there were. */
+int cg_sweep_v2_orphans(int (*in_use)(pid_t id), int dry_run);
 
 /* Move pid into every one of the container's cgroups. */
 int cg_add_pid(struct cgroup *cg, pid_t pid);

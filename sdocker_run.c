@@ -568,6 +568,9 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 		warn("semop(semid %d, GO)", ch->semid);
 		goto out;
 	}
+	/* While the child mounts its filesystems we have nothing to do: clear
+	 * what killed runs left behind now, off the critical path. */
+	state_sweep(0, 0);
 	if (ipc_wait(ch, IPC_SEM_READY, SETUP_TIMEOUT_MS, child_alive, &pid) < 0) {
 		if (errno == ETIMEDOUT)
 			warnx("container %d: its setup did not finish in %d s", (int)pid,
@@ -759,9 +762,6 @@ int main(int argc, char **argv)
 	container_running = 1;
 	if (pending_signal)	/* arrived during setup: the user wants it stopped */
 		kill(pid, SIGKILL);
-
-	/* While the container starts: clear what killed runs left behind. */
-	state_sweep(0, 0);
 
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	tty_relay(&tty, pidfd);

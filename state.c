@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int ensure_dir(void)
@@ -225,16 +226,69 @@ int state_read(pid_t id, struct state_info *st)
 	return 0;
 }
 
+/* Is there no living process with this pid?  A zombie counts as dead: a
+ * container whose sdocker_run was killed is reparented to the host's init,
+ * which may take a while to reap it (a second, on some machines). */
+static int pid_dead(pid_t id)
+{
+	char path[64], buf[512];
+	const char *p;
+
+	if (kill(id, 0) < 0 && errno == ESRCH)
+		return 1;
+	if (fmt_path(path, sizeof path, "/proc/%d/stat", (int)id) < 0
+	    || read_file(path, buf, sizeof buf) < 0)
+		return errno == ENOENT;
+	p = strrchr(buf, ')');
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
 /* For the v2 orphan sweep: is this id claimed by a record or a process? */
 static int id_in_use(pid_t id)
 {
 	char path[64];
 	struct stat sb;
 
-	if (kill(id, 0) == 0 || errno == EPERM)
+	if (!pid_dead(id))
 		return 1;
 	fmt_path(path, sizeof path, "%s/%d", SDOCKER_STATE_DIR, (int)id);
 	return stat(path, &sb) == 0;
+}
+
+/* Without the lock: is there anything a quick sweep would remove?  On most
+ * runs there is not, and this costs a readdir and a look at each pid. */
+static int stale_entries(void)
+{
+	DIR *d = opendir(SDOCKER_STATE_DIR);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		uint64_t id;
+		if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && pid_dead((pid_t)id))
+			n++;
+	}
+	closedir(d);
+	return n + cg_sweep_v2_orphans(id_in_use, 1);
+}
+
+/* Take the lock exclusively, but give up after about 200 ms: runs hold it
+ * shared only while they make their record and cgroups, yet under a stream
+ * of parallel starts an exclusive flock could wait indefinitely, and the
+ * next run can sweep just as well. */
+static int lock_briefly(void)
+{
+	struct timespec ms = { 0, 1000 * 1000 };
+
+	for (int i = 0; i < 200; i++) {
+		int fd = state_lock(LOCK_EX | LOCK_NB);
+		if (fd >= 0 || errno != EWOULDBLOCK)
+			return fd;
+		nanosleep(&ms, NULL);
+	}
+	return -1;
 }
 
 int state_sweep(int thorough, int report)
@@ -243,9 +297,10 @@ int state_sweep(int thorough, int report)
 	struct dirent *e;
 	int lock, swept = 0;
 
-	/* A quick sweep never waits: if another run is creating its record
-	 * right now, the next run will sweep instead. */
-	lock = state_lock(thorough ? LOCK_EX : LOCK_EX | LOCK_NB);
+	if (!thorough && stale_entries() == 0)
+		return 0;
+	/* Under the lock no run is half made, so what looks stale is. */
+	lock = thorough ? state_lock(LOCK_EX) : lock_briefly();
 	if (lock < 0)
 		return thorough ? -1 : 0;
 	d = opendir(SDOCKER_STATE_DIR);
@@ -262,8 +317,8 @@ int state_sweep(int thorough, int report)
 
 		if (parse_u64(e->d_name, 1, INT32_MAX, &id) < 0)
 			continue;
-		/* The cheap test: no process with that pid at all. */
-		if (kill((pid_t)id, 0) == 0 || errno == EPERM) {
+		/* The cheap test: no living process with that pid. */
+		if (!pid_dead((pid_t)id)) {
 			if (!thorough)
 				continue;
 			if (state_read((pid_t)id, &st) == 0 && proc_starttime((pid_t)id, &now) == 0
@@ -278,7 +333,7 @@ int state_sweep(int thorough, int report)
 	closedir(d);
 	/* After the records: a v2 directory made by clone_into_cgroup() before
 	 * its record was written has no record, and a dead pid. */
-	cg_sweep_v2_orphans(id_in_use);
+	cg_sweep_v2_orphans(id_in_use, 0);
 	state_unlock(lock);
 	return swept;
 }
