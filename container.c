@@ -145,6 +145,10 @@ int container_mount_pseudo_fs(void)
 	const unsigned long common = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char path[64];
 
+	/* The nodes are for everyone (0666) and /dev/shm is sticky and world
+	 * writable: the caller's umask must not trim them.  container_exec()
+	 * sets the command's umask. */
+	umask(0);
 	/* proc must be mounted from inside the new PID namespace (we are its
 	 * init) so that it shows the container's processes only. */
 	if (do_mount("proc", "/proc", "proc", common, NULL) < 0
