@@ -14,6 +14,7 @@
 #
 #   load helpers
 #   setup_file() { common_setup_file; }
+#   setup()      { common_setup; }
 #   teardown()   { common_teardown; }
 #
 #   start_bg NAME [ARG...]   run "$RUN" ARG... in the background, stdout and
@@ -173,6 +174,13 @@ common_setup_file() {
     ipc_objects >"$BATS_FILE_TMPDIR/ipc.baseline"
 }
 
+# What was left before the test began is not the test's leak: on a shared
+# host it is another user's killed run (the next sdocker_run sweeps it).
+# Remembered here so that the teardown blames the test only for the new.
+common_setup() {
+    leftovers >"$BATS_TEST_TMPDIR/leftovers.before"
+}
+
 # Our own children and their containers: SIGKILL the containers, give each
 # sdocker_run time to clean up after its container, and only then kill an
 # sdocker_run that does not end.  Then the test's IPC objects.
@@ -277,13 +285,24 @@ leftovers() {
     fi
 }
 
+# new_leftovers: leftovers that were not there when the test began.
+new_leftovers() {
+    if [[ -s $BATS_TEST_TMPDIR/leftovers.before ]]; then
+        leftovers | grep -vxF -f "$BATS_TEST_TMPDIR/leftovers.before" || true
+    else
+        leftovers
+    fi
+}
+
 assert_no_leaks() {
-    local left deadline=$((SECONDS + 3))
-    # A few tries: another user's sdocker_run that is just ending may not
-    # have removed its directories yet.
-    while left=$(leftovers) && [[ -n $left ]]; do
-        ((SECONDS < deadline)) || break
-        sleep 0.2
+    local left next deadline=$((SECONDS + 3))
+    left=$(new_leftovers)
+    # A leak stays; what another user's run has just made or is just
+    # removing does not.  So only what every look over 3 s finds counts.
+    while [[ -n $left ]] && ((SECONDS < deadline)); do
+        sleep 0.3
+        next=$(new_leftovers)
+        left=$(grep -xF -e "$left" <<<"$next" || true)
     done
     [[ -z $left ]] || fail "sdocker left something behind:" "$left"
 }

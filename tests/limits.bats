@@ -14,6 +14,10 @@ setup_file() {
     common_setup_file
 }
 
+setup() {
+    common_setup
+}
+
 teardown() {
     common_teardown
 }
