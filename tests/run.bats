@@ -154,7 +154,7 @@ container_id() {
 /dev/stdout -> /proc/self/fd/1
 /dev/stderr -> /proc/self/fd/2
 /dev/ptmx -> pts/ptmx
-   \0  \0  \0
+  \0  \0  \0
 EOF
 )
     # Mode 666, as mknod asks for and docker gives: a user other than root
