@@ -30,6 +30,10 @@ setup_file() {
     common_setup_file
 }
 
+setup() {
+    common_setup
+}
+
 # --- helpers of this file ---------------------------------------------------
 
 # exec_bg CMD...: run CMD in the background (fd 3 closed, or bats waits for
@@ -566,4 +570,36 @@ teardown() {
     [[ $status == 0 && $output =~ ^sdocker_exec\ [0-9] ]] || fail "-V: $status: $output"
     run --separate-stderr "$EXEC" --no-such-option 1
     exec_refused --usage "no-such-option"
+}
+
+# --- beyond issue 3's list: what sdocker_exec(1) promises ---------------------
+
+@test "no file descriptor of the caller's but 0, 1 and 2 reaches the command" {
+    exec_start
+    # An open directory of the host's would let the command leave the
+    # container's root (fchdir to it).  ls's own directory stream is fd 3.
+    run --separate-stderr "$EXEC" "$CID" -- ls /proc/self/fd 7<"$REPO" 9<"$ROOTFS/etc/passwd"
+    [[ $status == 0 ]] || fail "status $status: $stderr"
+    [[ $(tr '\n' ' ' <<<"$output") == "0 1 2 3 " ]] || fail "fds in the command:" "$output"
+}
+
+@test "SIGTERM to sdocker_exec reaches the command: 143" {
+    exec_start
+    exec_bg "$EXEC" "$CID" -- sleep 97
+    local ep=$EXEC_BG_PID
+    exec_wait 10 exec_in_ps "$CID" 1 "sleep 97" || fail "the exec'd sleep 97 never showed in ps"
+    kill -TERM "$ep"
+    exec_reap "$ep"
+    [[ $EXEC_BG_STATUS == 143 ]] || fail "status $EXEC_BG_STATUS, expected 143"
+    exec_in_ps "$CID" 0 "sleep 97" || fail "sleep 97 still runs in the container"
+}
+
+@test "if sdocker_exec is killed, the kernel kills its command" {
+    exec_start
+    exec_bg "$EXEC" "$CID" -- sleep 96
+    local ep=$EXEC_BG_PID
+    exec_wait 10 exec_in_ps "$CID" 1 "sleep 96" || fail "the exec'd sleep 96 never showed in ps"
+    kill -KILL "$ep"
+    exec_reap "$ep"
+    exec_wait 5 exec_in_ps "$CID" 0 "sleep 96" || fail "sleep 96 outlived its sdocker_exec"
 }
