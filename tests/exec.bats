@@ -179,9 +179,13 @@ teardown() {
     fi
     # A record made up for a pid that no process has.
     if [[ -f $BATS_TEST_TMPDIR/record.forged ]]; then
+        # Only while it is still ours: a sweep may have removed it, and a
+        # new container may have got the pid since.
         id=$(cat "$BATS_TEST_TMPDIR/record.forged")
-        rm -f -- "$STATE_DIR/$id/state"
-        rmdir -- "$STATE_DIR/$id" 2>/dev/null || true
+        if grep -qx 'starttime=12345' "$STATE_DIR/$id/state" 2>/dev/null; then
+            rm -f -- "$STATE_DIR/$id/state"
+            rmdir -- "$STATE_DIR/$id" 2>/dev/null || true
+        fi
     fi
     # sdocker_run under strace (not start_bg's): kill its container, reap it.
     if [[ -f $BATS_TEST_TMPDIR/traced.pid ]]; then
