@@ -64,7 +64,8 @@ cpu_used_ns() {
         cat "$dir/cpuacct.usage"
     else
         dir=$(cg_dir cpu "$1") || return 1
-        awk '$1 == "usage_usec" { printf "%d000\n", $2 }' "$dir/cpu.stat"
+        # Strings, not numbers: mawk's printf %d stops at 2^31.
+        awk '$1 == "usage_usec" { print $2 "000" }' "$dir/cpu.stat"
     fi
 }
 
@@ -73,8 +74,8 @@ cpu_used_ns() {
 cpu_throttled_ns() {
     local dir
     dir=$(cg_dir cpu "$1") || return 1
-    awk '$1 == "throttled_time" { t = $2 } $1 == "throttled_usec" { t = $2 * 1000 }
-         END { printf "%d\n", t }' "$dir/cpu.stat"
+    awk '$1 == "throttled_time" { t = $2 } $1 == "throttled_usec" { t = $2 "000" }
+         END { print t + 0 == 0 ? 0 : t }' "$dir/cpu.stat"
 }
 
 # cpu_sample ID SECS: over SECS seconds of wall time, PCT is the share of
