@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2016,SC2030,SC2031,SC2154 # bats: run sets $status, $output, $stderr; single quotes are for bash -c
 #
 # badinput.bats: every malformed invocation of sdocker_run is answered with
 # one line naming the problem and exit 125, and creates nothing.  The table

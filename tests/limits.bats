@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2016,SC2030,SC2031,SC2154 # bats: run sets $status, $output, $stderr; single quotes are for bash -c
 #
 # limits.bats: every resource knob of sdocker_run, written where the cgroup
 # version in use expects it and enforced by the kernel.  It runs unchanged
@@ -117,7 +118,7 @@ in_range() {
 
 # --- memory -----------------------------------------------------------------
 
-@test "memory-test under a 10 MiB limit and swappiness 0 is OOM-killed: message, 137" {
+@test "[slow] memory-test under a 10 MiB limit and swappiness 0 is OOM-killed: message, 137" {
     local last
     run --separate-stderr "$RUN" -m --memory-limit 10485760 --memory-swappiness 0 "$ROOTFS"
     [[ $status == 137 ]] || fail "status $status, expected 137; stderr:" "$stderr"

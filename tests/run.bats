@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2016,SC2030,SC2031,SC2154 # bats: run sets $status, $output, $stderr; single quotes are for bash -c
 #
 # run.bats: sdocker_run as a user meets it: the container's isolation, exit
 # statuses, what reaches the command, the help and trace output, and the
