@@ -246,21 +246,22 @@ static const char *find_cgroup_line(const char *text, const char *prefix)
 	return NULL;
 }
 
-int cg_join_cgroups_of(pid_t target)
+int cg_join_cgroups_of(pid_t target, char *err, size_t errsize)
 {
 	char theirs[4096], ours[4096], path[64], line[4096], mnt[PATH_MAX];
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], path_procs[PATH_MAX + 16];
 	char *save = NULL;
 	int version;
 	unsigned ctrls;
 
+	snprintf(err, errsize, "join the cgroups of %d", (int)target);
 	if (fmt_path(path, sizeof path, "/proc/%d/cgroup", (int)target) < 0
 	    || read_file(path, theirs, sizeof theirs) < 0) {
-		warn("read %s", path);
+		snprintf(err, errsize, "read %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (read_file("/proc/self/cgroup", ours, sizeof ours) < 0) {
-		warn("read /proc/self/cgroup");
+		snprintf(err, errsize, "read /proc/self/cgroup: %s", strerror(errno));
 		return -1;
 	}
 	/* Each line: hierarchy-id:controllers:path (proc's cgroups(7)). */
@@ -284,7 +285,7 @@ int cg_join_cgroups_of(pid_t target)
 			continue;
 		f = fopen("/proc/self/mountinfo", "re");
 		if (f == NULL) {
-			warn("open /proc/self/mountinfo");
+			snprintf(err, errsize, "open /proc/self/mountinfo: %s", strerror(errno));
 			return -1;
 		}
 		while (!found && fgets(line, sizeof line, f)) {
@@ -300,11 +301,17 @@ int cg_join_cgroups_of(pid_t target)
 		if (!found)
 			continue;	/* not mounted here: nothing to join */
 		if (fmt_path(dir, sizeof dir, "%s%s", mnt, c2 + 1) < 0) {
-			warnx("cgroup path %s%s too long", mnt, c2 + 1);
+			snprintf(err, errsize, "cgroup path %s%s too long", mnt, c2 + 1);
 			return -1;
 		}
-		if (cg_write(dir, "cgroup.procs", "%d", (int)getpid()) < 0)
+		if (fmt_path(path_procs, sizeof path_procs, "%s/cgroup.procs", dir) < 0)
 			return -1;
+		TRACE("write %s = %d", path_procs, (int)getpid());
+		if (write_file(path_procs, "%d", (int)getpid()) < 0) {
+			snprintf(err, errsize, "write %s = %d: %s", path_procs, (int)getpid(),
+				 strerror(errno));
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -106,8 +106,9 @@ int cg_remove_stale(const char *dir, pid_t id);
 /* Move the calling process into every cgroup that process `target` is in,
  * on every hierarchy (v1 and v2), skipping those it already shares.  Used by
  * sdocker_exec, so that what it runs is limited and accounted with the
- * container.  Prints and returns -1 on failure. */
-int cg_join_cgroups_of(pid_t target);
+ * container.  On failure returns -1 and puts the failed call into err
+ * without printing: the caller knows whether the container just exited. */
+int cg_join_cgroups_of(pid_t target, char *err, size_t errsize);
 
 /* Exposed for the unit tests and the fuzzer: parse one mountinfo line.
  * Returns 1 for a cgroup mount (filling mnt, version and the controller

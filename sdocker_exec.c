@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PROG "sdocker_exec"
@@ -68,7 +69,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "Options:\n"
 	      "  -t, --tty       give the command a terminal even if stdin is not one\n"
-	      "                  (default: when stdin and stdout are terminals)\n"
+	      "                  (default: when stdin and stdout are terminals and we\n"
+	      "                  are in the foreground)\n"
 	      "  -T, --no-tty    never give it a terminal; pass streams through\n"
 	      "  -v, --verbose   trace each step as the kernel sees it\n"
 	      "  -h, --help      show this help and exit\n"
@@ -77,30 +79,6 @@ static void usage(FILE *out)
 	      "Exit status: the command's; 128+N if killed by signal N; 125 sdocker\n"
 	      "error; 126 cannot execute; 127 not found.  See sdocker_exec(1).\n",
 	      out);
-}
-
-static __attribute__((noreturn, format(printf, 1, 2))) void bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry '" PROG " --help' for more information.\n", stderr);
-	exit(EXIT_SDOCKER);
-}
-
-static __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_SDOCKER);
 }
 
 struct target {
@@ -147,7 +125,7 @@ static void parse_args(int argc, char **argv, struct target *t)
 		default:
 			if (optopt)
 				bad_usage("unknown option '-%c'", optopt);
-			bad_usage("unknown option '%s'", argv[optind - 1]);
+			bad_usage("unknown or ambiguous option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
@@ -165,7 +143,7 @@ static void parse_args(int argc, char **argv, struct target *t)
 		bad_usage("COMMAND is an empty string");
 	t->argv = optind < argc ? argv + optind : default_cmd;
 	if (geteuid() != 0)
-		fail("must be run as root (it joins another process's namespaces)");
+		die("must be run as root (it joins another process's namespaces)");
 }
 
 /* Is pid still the container the record describes?  Exits if not. */
@@ -174,9 +152,9 @@ static void check_alive(const struct target *t, const char *when)
 	unsigned long long now;
 
 	if (proc_starttime(t->id, &now) < 0)
-		fail("container %d exited %s", (int)t->id, when);
+		die("container %d exited %s", (int)t->id, when);
 	if (now != t->st.starttime)
-		fail("container %d is gone: pid %d now belongs to another process",
+		die("container %d is gone: pid %d now belongs to another process",
 		     (int)t->id, (int)t->id);
 }
 
@@ -187,25 +165,35 @@ static void find_container(struct target *t)
 
 	if (state_read(t->id, &t->st) < 0) {
 		if (errno == ENOENT && kill(t->id, 0) < 0 && errno == ESRCH)
-			fail("no running container with id %d", (int)t->id);
+			die("no running container with id %d", (int)t->id);
 		if (errno == ENOENT || errno == ESRCH)
-			fail("process %d is not an sdocker container (no record in %s)",
+			die("process %d is not an sdocker container (no record in %s)",
 			     (int)t->id, SDOCKER_STATE_DIR);
-		fail("read the record of container %d in %s: %s", (int)t->id,
+		die("read the record of container %d in %s: %s", (int)t->id,
 		     SDOCKER_STATE_DIR, strerror(errno));
 	}
 	check_alive(t, "before it could be joined");
+	/* A container still in its setup has the host's root and no /proc
+	 * yet: wait for sdocker_run to mark it ready (setup takes
+	 * milliseconds; 10 s covers a loaded or emulated machine). */
+	for (int waited = 0; !state_is_ready(t->id); waited += 10) {
+		const struct timespec ms10 = { 0, 10 * 1000 * 1000 };
+		if (waited >= 10000)
+			die("container %d is still starting after 10 s", (int)t->id);
+		nanosleep(&ms10, NULL);
+		check_alive(t, "before its setup finished");
+	}
 	/* Its root, from the container itself: the record could be stale, the
 	 * kernel's view of the process cannot. */
 	fmt_path(path, sizeof path, "/proc/%d/root", (int)t->id);
 	t->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (t->rootfd < 0 || fstat(t->rootfd, &theirs) < 0)
-		fail("open %s: %s", path, strerror(errno));
+		die("open %s: %s", path, strerror(errno));
 	if (t->rootfs_arg) {
 		if (stat(t->rootfs_arg, &given) < 0)
-			fail("rootfs %s: %s", t->rootfs_arg, strerror(errno));
+			die("rootfs %s: %s", t->rootfs_arg, strerror(errno));
 		if (given.st_dev != theirs.st_dev || given.st_ino != theirs.st_ino)
-			fail("rootfs %s is not the root of container %d (%s)", t->rootfs_arg,
+			die("rootfs %s is not the root of container %d (%s)", t->rootfs_arg,
 			     (int)t->id, t->st.rootfs);
 	}
 }
@@ -222,7 +210,7 @@ static void open_namespaces(struct target *t)
 		if (stat(path, &a) < 0) {
 			if (errno == ENOENT && stat(own, &b) < 0)
 				continue;	/* this kernel lacks the type */
-			fail("stat %s: %s", path, strerror(errno));
+			die("stat %s: %s", path, strerror(errno));
 		}
 		/* Shared with us (the cgroup and user namespaces, for sdocker's
 		 * containers): joining would be a no-op, and setns to one's own
@@ -231,7 +219,7 @@ static void open_namespaces(struct target *t)
 			continue;
 		t->nsfd[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (t->nsfd[i] < 0)
-			fail("open %s: %s", path, strerror(errno));
+			die("open %s: %s", path, strerror(errno));
 	}
 	/* The fds pin the namespaces; a start time that still matches now
 	 * means they are the container's and not a successor's. */
@@ -246,7 +234,7 @@ static void join_namespaces(struct target *t)
 		TRACE("setns(/proc/%d/ns/%s, %s)", (int)t->id, namespaces[i].name,
 		      namespaces[i].flag);
 		if (setns(t->nsfd[i], namespaces[i].type) < 0)
-			fail("setns /proc/%d/ns/%s: %s", (int)t->id, namespaces[i].name,
+			die("setns /proc/%d/ns/%s: %s", (int)t->id, namespaces[i].name,
 			     strerror(errno));
 		close(t->nsfd[i]);
 		t->nsfd[i] = -1;
@@ -255,7 +243,7 @@ static void join_namespaces(struct target *t)
 	 * does: from the fd opened before we left the host's namespace. */
 	TRACE("fchdir(/proc/%d/root) ; chroot(\".\") ; chdir(\"/\")", (int)t->id);
 	if (fchdir(t->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
-		fail("enter the root of container %d: %s", (int)t->id, strerror(errno));
+		die("enter the root of container %d: %s", (int)t->id, strerror(errno));
 	close(t->rootfd);
 }
 
@@ -273,7 +261,7 @@ int main(int argc, char **argv)
 	struct target t = { .rootfd = -1 };
 	struct tty_session tty;
 	struct sigaction sa;
-	char hostname[HOST_NAME_MAX + 1] = "", *envp[8], envbuf[512];
+	char hostname[HOST_NAME_MAX + 1] = "", *envp[8], envbuf[512], err[PATH_MAX + 128];
 	int status, pidfd;
 	pid_t pid;
 
@@ -281,8 +269,11 @@ int main(int argc, char **argv)
 	find_container(&t);
 	open_namespaces(&t);
 	/* cgroups first, while the host's /sys/fs/cgroup is still in sight. */
-	if (cg_join_cgroups_of(t.id) < 0)
-		return EXIT_SDOCKER;
+	if (cg_join_cgroups_of(t.id, err, sizeof err) < 0) {
+		/* Its cgroups vanish when it exits: say that, not ENODEV. */
+		check_alive(&t, "while it was being joined");
+		die("%s", err);
+	}
 	join_namespaces(&t);
 	/* A terminal from the container's own devpts instance (we are in its
 	 * mount namespace and root now), never the user's. */
@@ -302,8 +293,8 @@ int main(int argc, char **argv)
 	if (pid < 0) {
 		/* fork into a PID namespace whose init has died fails ENOMEM. */
 		if (errno == ENOMEM)
-			fail("container %d exited while it was being joined", (int)t.id);
-		fail("fork: %s", strerror(errno));
+			die("container %d exited while it was being joined", (int)t.id);
+		die("fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		trace_prefix = "[child] ";
@@ -324,7 +315,7 @@ int main(int argc, char **argv)
 		close(pidfd);
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
-			fail("waitpid %d: %s", (int)pid, strerror(errno));
+			die("waitpid %d: %s", (int)pid, strerror(errno));
 	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);

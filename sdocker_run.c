@@ -87,22 +87,26 @@ static void usage(FILE *out)
 	      "(default /bin/bash).  Options after ROOTFS belong to COMMAND.\n"
 	      "\n"
 	      "Options:\n"
-	      "  -c, --cpu-test             run /bin/cpu-test (spins one core)\n"
-	      "  -m, --memory-test          run /bin/memory-test (takes 1 MiB at a time)\n"
-	      "  -n, --hostname NAME        hostname prefix (default sdocker); the\n"
-	      "                             container's hostname is NAME@ID\n"
-	      "      --memory-limit BYTES   memory limit; K, M, G suffixes (10M)\n"
+	      "  -c, --cpu-test             run /bin/cpu-test (spins one core); no\n"
+	      "                             COMMAND; turns on --report\n"
+	      "  -m, --memory-test          run /bin/memory-test (1 MiB more every\n"
+	      "                             200 ms); no COMMAND; turns on --report\n"
+	      "  -n, --hostname NAME        hostname prefix, 1..56 of A-Z a-z 0-9 . _ -\n"
+	      "                             (default sdocker); the hostname is NAME@ID\n"
+	      "      --memory-limit BYTES   1M..2^63-1; K, M, G, T suffixes (10M)\n"
 	      "      --memory-swappiness N  swap tendency 0..100 (0: no swap)\n"
-	      "      --cpu-period US        CFS period in microseconds (1000..1000000)\n"
-	      "      --cpu-quota US         CPU time per period in microseconds (>= 1000)\n"
-	      "      --cpu-shares N         relative CPU weight (2..262144)\n"
-	      "      --cpuset-cpus LIST     CPUs to run on, e.g. 0 or 0-1,3\n"
-	      "      --pids-limit N         most tasks the container may have\n"
+	      "      --cpu-period US        CFS period, 1000..1000000 microseconds\n"
+	      "      --cpu-quota US         CPU time per period, 1000..17592186044415 us\n"
+	      "      --cpu-shares N         relative CPU weight, 2..262144\n"
+	      "      --cpuset-cpus LIST     CPUs to run on (0..8191), e.g. 0 or 0-1,3\n"
+	      "      --pids-limit N         most tasks at once, 1..4194304\n"
 	      "  -t, --tty                  give the command a terminal even if stdin\n"
-	      "                             is not one (default: when stdin and stdout are)\n"
+	      "                             is not one (default: when stdin and stdout\n"
+	      "                             are terminals and we are in the foreground)\n"
 	      "  -T, --no-tty               never give it a terminal; pass streams through\n"
 	      "      --init                 run the command under a minimal init that\n"
-	      "                             reaps orphans and forwards signals\n"
+	      "                             reaps orphans and forwards signals (a PID 1\n"
+	      "                             without handlers ignores SIGTERM and Ctrl-C)\n"
 	      "      --report               print a usage report when it ends\n"
 	      "      --cleanup              remove what killed runs left, then exit\n"
 	      "  -v, --verbose              trace each step as the kernel sees it\n"
@@ -113,18 +117,6 @@ static void usage(FILE *out)
 	      "OOM-killed); 125 sdocker error; 126 cannot execute; 127 not found.\n"
 	      "See sdocker_run(1).\n",
 	      out);
-}
-
-static __attribute__((noreturn, format(printf, 1, 2))) void bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry '" PROG " --help' for more information.\n", stderr);
-	exit(EXIT_SDOCKER);
 }
 
 static int64_t number_arg(const char *opt, const char *s, uint64_t min, uint64_t max)
@@ -267,12 +259,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 		default:
 			if (optopt)
 				bad_usage("unknown option '-%c'", optopt);
-			bad_usage("unknown option '%s'", argv[optind - 1]);
+			/* getopt_long says the same for "--mem" (ambiguous) as for
+			 * "--bogus" (unknown). */
+			bad_usage("unknown or ambiguous option '%s'", argv[optind - 1]);
 		}
 	}
 	if (geteuid() != 0) {
-		fprintf(stderr, PROG ": must be run as root (it creates namespaces and cgroups)\n");
-		exit(EXIT_SDOCKER);
+		die("must be run as root (it creates namespaces and cgroups)");
 	}
 	if (cleanup) {
 		if (optind != argc)
@@ -284,16 +277,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 	if (argv[optind][0] == '\0')
 		bad_usage("ROOTFS is an empty string");
 	if (realpath(argv[optind], resolved) == NULL) {
-		fprintf(stderr, PROG ": rootfs %s: %s\n", argv[optind], strerror(errno));
-		exit(EXIT_SDOCKER);
+		die("rootfs %s: %s", argv[optind], strerror(errno));
 	}
 	if (stat(resolved, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		fprintf(stderr, PROG ": rootfs %s: not a directory\n", argv[optind]);
-		exit(EXIT_SDOCKER);
+		die("rootfs %s: not a directory", argv[optind]);
 	}
 	if (strcmp(resolved, "/") == 0) {
-		fprintf(stderr, PROG ": rootfs %s: is the host's root directory\n", argv[optind]);
-		exit(EXIT_SDOCKER);
+		die("rootfs %s: is the host's root directory", argv[optind]);
 	}
 	strcpy(o->rootfs, resolved);
 	optind++;
@@ -680,13 +670,16 @@ static int container_status(const struct cgroup *cg, pid_t pid, int status,
 	double wall = elapsed_s(t0);
 
 	cg_read_stats(cg, &st);
-	if (st.oom_kills > 0) {
-		if (st.memory_limit)
-			warnx("container %d was OOM-killed: it reached its memory limit of %llu bytes",
-			      (int)pid, (unsigned long long)st.memory_limit);
-		else
-			warnx("container %d was OOM-killed (out of memory)", (int)pid);
-	}
+	/* The kernel counts every OOM kill in the cgroup.  Only when the init
+	 * itself died of SIGKILL is it "the container" that was killed; else a
+	 * process in it was (one started by sdocker_exec, say). */
+	if (st.oom_kills > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		warnx("container %d was OOM-killed: it reached its memory limit of %llu bytes",
+		      (int)pid, (unsigned long long)st.memory_limit);
+	else if (st.oom_kills > 0)
+		warnx("container %d: the OOM killer killed %llu process%s in it at its memory "
+		      "limit of %llu bytes", (int)pid, (unsigned long long)st.oom_kills,
+		      st.oom_kills == 1 ? "" : "es", (unsigned long long)st.memory_limit);
 	if (o->report)
 		print_report(pid, status, &st, wall, &o->lim);
 	if (WIFEXITED(status))
@@ -759,6 +752,8 @@ int main(int argc, char **argv)
 		goto out_cgroup;
 	}
 	ipc_destroy(&ch);	/* both sides are done with the set and the segment */
+	/* From now on sdocker_exec may join: root, mounts and pty are in place. */
+	state_mark_ready(pid);
 	container_running = 1;
 	if (pending_signal)	/* arrived during setup: the user wants it stopped */
 		kill(pid, SIGKILL);

@@ -82,6 +82,8 @@ static int remove_entry(pid_t id, const struct state_info *st, int report)
 	unlink(path);
 	fmt_path(path, sizeof path, "%s/%d/state.tmp", SDOCKER_STATE_DIR, (int)id);
 	unlink(path);
+	fmt_path(path, sizeof path, "%s/%d/ready", SDOCKER_STATE_DIR, (int)id);
+	unlink(path);
 	fmt_path(path, sizeof path, "%s/%d", SDOCKER_STATE_DIR, (int)id);
 	if (rmdir(path) < 0 && errno != ENOENT) {
 		warn("sweep: rmdir %s", path);
@@ -150,6 +152,30 @@ toolong:
 	errno = ENAMETOOLONG;
 	warn("state record for %d", (int)st->pid);
 	return -1;
+}
+
+int state_mark_ready(pid_t id)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (fmt_path(path, sizeof path, "%s/%d/ready", SDOCKER_STATE_DIR, (int)id) < 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		warn("create %s", path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int state_is_ready(pid_t id)
+{
+	char path[PATH_MAX];
+
+	return fmt_path(path, sizeof path, "%s/%d/ready", SDOCKER_STATE_DIR, (int)id) == 0
+	       && access(path, F_OK) == 0;
 }
 
 void state_remove(pid_t id)

@@ -33,6 +33,14 @@ void state_unlock(int fd);
  * first.  Prints on failure. */
 int state_create(const struct state_info *st);
 
+/* Mark the container ready: its setup is done and its command is about to
+ * run (an empty file "ready" beside the record).  Until then sdocker_exec
+ * waits, since the container's root and mounts are still being made. */
+int state_mark_ready(pid_t id);
+
+/* Is the container marked ready? */
+int state_is_ready(pid_t id);
+
 /* Remove the record.  Safe to call twice. */
 void state_remove(pid_t id);
 

@@ -44,8 +44,14 @@ int tty_prepare(struct tty_session *t, enum tty_mode mode)
 	t->pty_index = -1;
 	for (int i = 0; i < 3; i++)
 		t->pipes[i][0] = t->pipes[i][1] = -1;
+	/* Started in the background (`sdocker_run ROOTFS cmd &`), putting the
+	 * terminal in raw mode or reading it would get us stopped by SIGTTOU or
+	 * SIGTTIN, so a background run gets no pty, and its command an empty
+	 * stdin, as a shell gives background jobs without job control. */
+	t->background = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) != getpgrp();
 	t->use_pty = mode == TTY_FORCE
-		     || (mode == TTY_AUTO && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
+		     || (mode == TTY_AUTO && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)
+			 && !t->background);
 	if (t->use_pty)
 		return 0;
 	for (int i = 0; i < 3; i++) {
@@ -191,7 +197,11 @@ int tty_relay(struct tty_session *t, int pidfd)
 			if (t->pipes[i][0] < 0)
 				continue;
 			/* Close the child's ends, or EOF never comes. */
-			if (i == 0) {
+			if (i == 0 && t->background) {
+				close(t->pipes[0][0]);
+				close(t->pipes[0][1]);	/* EOF at once */
+				t->pipes[0][1] = -1;
+			} else if (i == 0) {
 				close(t->pipes[0][0]);
 				ch[nch++] = (struct chan){ STDIN_FILENO, t->pipes[0][1], 1 };
 			} else {

@@ -21,6 +21,7 @@ enum tty_mode { TTY_AUTO, TTY_FORCE, TTY_NEVER };
 
 struct tty_session {
 	int use_pty;		/* tty mode */
+	int background;		/* stdin is a terminal we do not own */
 	int master;		/* pty master, -1 until opened */
 	int pty_index;		/* N of /dev/pts/N */
 	int pipes[3][2];	/* plain mode: per std fd, or -1 */

@@ -41,6 +41,30 @@ void trace_printf(const char *fmt, ...)
 	errno = saved;
 }
 
+void bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", program_invocation_short_name);
+	exit(EXIT_SDOCKER);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_SDOCKER);
+}
+
 ssize_t read_all(int fd, void *buf, size_t len)
 {
 	size_t done = 0;

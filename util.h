@@ -34,6 +34,12 @@ void trace_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 			trace_printf(__VA_ARGS__);                            \
 	} while (0)
 
+/* Option errors: "PROG: message", then "Try 'PROG --help' ...", exit 125. */
+__attribute__((noreturn, format(printf, 1, 2))) void bad_usage(const char *fmt, ...);
+
+/* Any other refusal before anything was created: "PROG: message", exit 125. */
+__attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
+
 /* Write a formatted value to an existing file (cgroup knobs, /proc files).
  * Returns 0, or -1 with errno set and nothing printed. */
 int write_file(const char *path, const char *fmt, ...)
