@@ -18,9 +18,10 @@
 #      first and last hundred), starts with many containers running;
 #   4. signals: the six forwarded signals with --init, a trapping shell as
 #      PID 1, an orphan left by PID 1, signals sent during the start;
-#   5. races: three narrow windows held open with strace (skipped without
+#   5. races: four narrow windows held open with strace (skipped without
 #      it): a signal before the clone, a signal right after READY under
-#      --init, another run's sweep before a run reads its OOM verdict.
+#      --init, another run's sweep before a run reads its OOM verdict, a
+#      run's own sweep after its command ended.
 # It ends with a summary of the numbers (also in build/soak-results.txt) and
 # "soak: N passed, N failed"; the exit status is 1 if anything failed.
 #
@@ -1087,7 +1088,7 @@ phase_races() {
     local -a probs=()
     section "races: windows widened with strace's delay injection"
     if ! command -v strace >/dev/null; then
-        say "   SKIP: strace is not installed (apt-get install strace): 3 race checks not run"
+        say "   SKIP: strace is not installed (apt-get install strace): 4 race checks not run"
         record "races: not run (no strace)"
         return 0
     fi
@@ -1156,6 +1157,22 @@ phase_races() {
     fi
     no_leftovers 5
     check "races: a concurrent sweep leaves a live run's cgroups alone (its OOM kill is still reported)" "${probs[@]}" "$LEFT"
+
+    # d) A run's own sweep, between GO and READY, when its command has
+    # already ended (a short command on a busy machine): the parent is held
+    # 300 ms before the readdir of its sweep (its first getdents64).
+    probs=()
+    strace -f -qq -o /dev/null -e trace=getdents64 -e inject=getdents64:delay_enter=300000:when=1 \
+        "$RUN" --report "$ROOTFS" /bin/true >/dev/null 2>"$LOG/race.d.err"
+    local rc=$? other
+    other=$(grep -v -e '^\[+\] start container' -e '^\[+\] container .* exited with status 0' \
+        -e '^    cpu: ' -e '^    memory: peak [0-9]' "$LOG/race.d.err")
+    ((rc == 0)) || probs+=("exit status $rc")
+    grep -q '^    cpu: ' "$LOG/race.d.err" || probs+=("--report lost its CPU numbers: its own sweep removed its cgroups")
+    [[ -n $other ]] && probs+=("it said: $(tr '\n' '|' <<<"$other" | head -c 300)")
+    record "races: own sweep after its /bin/true ended: exit $rc, report cpu line: $(grep -q '^    cpu: ' "$LOG/race.d.err" && echo present || echo MISSING)$([[ -n $other ]] && echo ", said: $(head -n 1 <<<"$other")")"
+    no_leftovers 5
+    check "races: a run's own sweep leaves its own record and cgroups alone" "${probs[@]}" "$LEFT"
 }
 
 # ---------------------------------------------------------------------------
