@@ -625,9 +625,25 @@ phase_fault() {
         ((DEAD_DIRS + DEAD_RECS > max_dead)) && max_dead=$((DEAD_DIRS + DEAD_RECS))
     done
 
-    # Every container of the loop gone, then the thorough sweep.
+    # Every container of the loop gone, then the thorough sweep.  The
+    # loop's own quick sweeps clear most leftovers as it goes; what is left
+    # at its end is counted, and one more run killed while running makes
+    # sure that --cleanup has a dead container's cgroups and record to take.
     deadline=$((SECONDS + 5))
     while children_of "$REAPER" | grep -qvx "$$" && ((SECONDS < deadline)); do snooze 0.1; done
+    count_dead_leftovers
+    local loop_dirs=$DEAD_DIRS loop_recs=$DEAD_RECS pid
+    start_bg fault.last "$ROOTFS" sleep 100
+    pid=$BG_PID
+    deadline=$((SECONDS + 30))
+    until id=$(start_id fault.last) || ((SECONDS > deadline)); do snooze 0.05; done
+    kill -KILL "$pid"
+    wait_bg "$pid" 10
+    if [[ -n $id ]]; then
+        track_id "$id"
+        deadline=$((SECONDS + 5))
+        while pid_alive "$id" && ((SECONDS < deadline)); do snooze 0.02; done
+    fi
     count_dead_leftovers
     local before_dirs=$DEAD_DIRS before_recs=$DEAD_RECS
     sweep_out=$("$RUN" --cleanup 2>&1)
@@ -659,7 +675,7 @@ phase_fault() {
     record "fault: where the sdocker_run kills landed: $phases"
     record "fault: sdocker_run statuses when killed: ${sst%, }; after its init was killed: ${ist%, }"
     record "fault: kills that left something behind: $left_kills ($left_items cgroup dirs and records; the next runs' quick sweeps cleared them, at most $max_dead at once)"
-    record "fault: before the final --cleanup: $before_dirs cgroup dirs, $before_recs records of dead containers; --cleanup removed $removed_dirs dirs, $removed_recs records (exit $sweep_rc); after: $(grep -c . <<<"$LEFT") leftovers"
+    record "fault: left at the end of the loop: $loop_dirs cgroup dirs, $loop_recs records; before --cleanup (one more run killed while running): $before_dirs dirs, $before_recs records; --cleanup removed $removed_dirs dirs, $removed_recs records (exit $sweep_rc); after: $(grep -c . <<<"$LEFT") leftovers"
     record "fault: SysV objects seen after a kill: ${#sysv_probs[@]} (checked after each of the $N_FAULTS kills)"
 
     check "fault: no SysV object after any of the $N_FAULTS kills (/proc/sysvipc, as ipcs reads it)" "${sysv_probs[@]}"
@@ -852,16 +868,18 @@ phase_sequential() {
     ids=$(grep '^\[+\] start container with id' "$LOG/seq.err" | sort -u | wc -l)
     ((bad == 0)) || probs+=("$bad runs exited non-zero: $(awk '$2 != 0 { print $2 }' "$LOG/seq.lat" | sort | uniq -c | tr '\n' ' ')")
     ((starts == n)) || probs+=("$starts start lines for $n runs")
-    grep -v '^\[+\] start container with id' "$LOG/seq.err" | head -n 3 | sed 's/^/stderr: /' >"$LOG/seq.other"
+    grep -v '^\[+\] start container with id' "$LOG/seq.err" | sed 's/^/stderr: /' >"$LOG/seq.other"
     while read -r l; do probs+=("$l"); done <"$LOG/seq.other"
+    local said
+    said=$(grep -c . "$LOG/seq.other")
     local first last p90f p90l l
     first=$(head -n "$h" "$LOG/seq.lat" | awk '{ print $1 }' | median -)
     last=$(tail -n "$h" "$LOG/seq.lat" | awk '{ print $1 }' | median -)
     p90f=$(head -n "$h" "$LOG/seq.lat" | awk '{ print $1 }' | sort -n | awk '{ v[NR] = $1 } END { print v[int(NR * 0.9)] }')
     p90l=$(tail -n "$h" "$LOG/seq.lat" | awk '{ print $1 }' | sort -n | awk '{ v[NR] = $1 } END { print v[int(NR * 0.9)] }')
     no_leftovers 3
-    record "sequential: $n runs, $((n - bad)) exited 0, $ids distinct ids; median latency of the first $h: $(ms "$first") ms (p90 $(ms "$p90f")), of the last $h: $(ms "$last") ms (p90 $(ms "$p90l")); leftovers after: $(grep -c . <<<"$LEFT")"
-    check "sequential: $n runs all exit 0 and leave nothing behind (checked every 100)" "${probs[@]}" "$LEFT"
+    record "sequential: $n runs, $((n - bad)) exited 0, $ids distinct ids, $said other stderr lines; median latency of the first $h: $(ms "$first") ms (p90 $(ms "$p90f")), of the last $h: $(ms "$last") ms (p90 $(ms "$p90l")); leftovers after: $(grep -c . <<<"$LEFT")"
+    check "sequential: $n runs all exit 0, print only their start line, leave nothing behind (checked every 100)" "${probs[@]}" "$LEFT"
 }
 
 phase_many() {
@@ -1029,27 +1047,29 @@ phase_signals() {
     # (forwarded).  Delays spread over the whole start.
     probs=()
     local -A st=()
-    local i delay
+    local i delay at
     local span=$((READY_US * 3 / 2))
     for ((i = 0; i < N_EARLY; i++)); do
         delay=$((((RANDOM << 15) | RANDOM) % (span + 1)))
         out=$("$HELPER" fault sdocker:15 "$delay" "$RUN" -v --init "$ROOTFS" sleep 2 2>"$LOG/early.$i.err")
         rc=${out##*status=}
         rc=${rc%% *}
+        at=${out##*kill_us=}
+        at=${at%% *}
         read -r _ id < <(classify "$LOG/early.$i.err")
         [[ $out == *done_before_kill=1* ]] && rc=ended
         st["$rc"]=$((${st["$rc"]:-0} + 1))
         echo "$i delay=$delay $out" >>"$LOG/early.log"
         case $rc in
         143 | 137) ;;
-        0) probs+=("SIGTERM at $(ms "$delay") ms was lost: the container ran its 2 s and exited 0 (log $LOG/early.$i.err)") ;;
-        *) probs+=("SIGTERM at $(ms "$delay") ms: exit $rc (log $LOG/early.$i.err)") ;;
+        0) probs+=("SIGTERM at $(ms "$at") ms was lost: the container ran its 2 s and exited 0 (log $LOG/early.$i.err)") ;;
+        *) probs+=("SIGTERM at $(ms "$at") ms: exit $rc (log $LOG/early.$i.err)") ;;
         esac
         [[ $id != - ]] && track_id "$id"
     done
     local s=""
     for k in "${!st[@]}"; do s+="exit $k x${st[$k]}, "; done
-    record "signals: SIGTERM at 0..$(ms "$span") ms into sdocker_run --init sleep 2 ($N_EARLY runs): ${s%, }"
+    record "signals: SIGTERM at 0..$(ms "$span") ms into sdocker_run --init sleep 2 ($N_EARLY runs): ${s%, } (143: stopped or forwarded; 137: came during the setup, container SIGKILLed after READY; 0: lost)"
     no_leftovers 5
     check "signals: a SIGTERM during the start is never lost (exit 143, or 137 if it came just at READY)" "${probs[@]}" "$LEFT"
 }
