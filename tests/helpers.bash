@@ -29,8 +29,12 @@
 #   assert_no_leaks          fail, saying what, if anything of sdocker's is
 #                            left (cgroups, IPC objects, mounts, processes,
 #                            /run/sdocker entries)
+#   wait_gone PID [SECS]     wait until PID has exited
 #   cg_locate CTRL           set CG_VER (1 or 2) and CG_MNT for a controller
 #   cg_dir CTRL ID           the directory sdocker gives container ID
+#   assert_in_cgroup CTRL ID the kernel has container ID in that directory
+#   assert_cgroups_gone ID   no cgroup directory of container ID is left
+#   fail MSG... / note MSG   end the test with MSG / a "# MSG" TAP line
 #
 # Whose leftover is it?  What was there before the test began is not the
 # test's, nor is what appears and goes within 3 s (another user's run
