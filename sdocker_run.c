@@ -75,6 +75,9 @@ static char *default_cmd[] = { "/bin/bash", NULL };
 static char *cpu_test_cmd[] = { "/bin/cpu-test", NULL };
 static char *memory_test_cmd[] = { "/bin/memory-test", NULL };
 
+/* What sdocker_run passes on to the container, and --init to the command. */
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
 static volatile sig_atomic_t container_pid;	/* 0 in the child */
 static volatile sig_atomic_t container_running;
 static volatile sig_atomic_t pending_signal;
@@ -298,9 +301,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 static void on_signal(int sig, siginfo_t *info, void *uctx)
 {
 	(void)uctx;
-	if (container_pid <= 0)
-		return;
-	if (!container_running) {
+	/* Before the container runs its command (or exists at all), a
+	 * forwarded signal would be dropped by the kernel: remember it, and the
+	 * run stops as soon as it can. */
+	if (container_pid <= 0 || !container_running) {
 		pending_signal = sig;
 		return;
 	}
@@ -313,23 +317,20 @@ static void on_signal(int sig, siginfo_t *info, void *uctx)
 
 static void forward_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+		sigaction(forwarded_signals[i], &sa, NULL);
 }
 
 static void default_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		signal(sigs[i], SIG_DFL);
+	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+		signal(forwarded_signals[i], SIG_DFL);
 }
 
 /* --init: stay as the container's PID 1 and run the command as PID 2.
@@ -338,14 +339,14 @@ static void default_signals(void)
  * script leaves.  This init does both: it forwards the usual signals to the
  * command, reaps every child, and exits with the command's status (128+N if
  * a signal killed it), which sdocker_run then passes on. */
-static __attribute__((noreturn)) void mini_init(char **argv, char **envp)
+static __attribute__((noreturn)) void mini_init(char **argv, char **envp,
+						 const sigset_t *cmd_mask)
 {
-	static const int forward[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2 };
-	sigset_t all, old;
+	sigset_t all;
 	pid_t cmd;
 
 	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	sigprocmask(SIG_BLOCK, &all, NULL);
 	TRACE("fork() for --init: PID 1 stays to reap and forward signals");
 	cmd = fork();
 	if (cmd < 0) {
@@ -353,7 +354,7 @@ static __attribute__((noreturn)) void mini_init(char **argv, char **envp)
 		_exit(EXIT_SDOCKER);
 	}
 	if (cmd == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		sigprocmask(SIG_SETMASK, cmd_mask, NULL);
 		container_exec(argv, envp);
 	}
 	/* Keep nothing of the host's but the standard streams. */
@@ -367,8 +368,8 @@ static __attribute__((noreturn)) void mini_init(char **argv, char **envp)
 		if (sig < 0)
 			continue;
 		if (sig != SIGCHLD) {
-			for (size_t i = 0; i < sizeof forward / sizeof forward[0]; i++) {
-				if (forward[i] == sig)
+			for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++) {
+				if (forwarded_signals[i] == sig)
 					kill(cmd, sig);
 			}
 			continue;
@@ -393,8 +394,12 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 {
 	struct handoff *h = ch->shm;
 	char *envp[8], envbuf[512];
+	sigset_t orig_mask, forwarded;
 
 	trace_prefix = "[child] ";
+	sigemptyset(&forwarded);
+	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+		sigaddset(&forwarded, forwarded_signals[i]);
 	/* If sdocker_run dies, so does the container; the parent-alive
 	 * semaphore covers the moment before this call takes effect. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -410,6 +415,13 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 	    || container_bring_up_lo() < 0)
 		h->failed = 1;
 	container_make_env(envp, sizeof envp / sizeof envp[0], envbuf, sizeof envbuf, h->hostname);
+	/* The parent forwards signals from READY on.  Without --init they reach
+	 * the command once it has handlers (a PID 1 without them ignores
+	 * them, as in docker); with --init, block them now so that they wait
+	 * for mini_init instead of being dropped. */
+	sigprocmask(SIG_SETMASK, NULL, &orig_mask);
+	if (o->init)
+		sigprocmask(SIG_BLOCK, &forwarded, NULL);
 	TRACE("semop(READY)   (setup %s)", h->failed ? "failed" : "done");
 	ipc_post(ch, IPC_SEM_READY);
 	if (h->failed)
@@ -439,7 +451,7 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 		_exit(EXIT_SDOCKER);
 	}
 	if (o->init)
-		mini_init(o->argv, envp);
+		mini_init(o->argv, envp, &orig_mask);
 	container_exec(o->argv, envp);
 }
 
@@ -511,7 +523,7 @@ static void print_report(pid_t id, int status, const struct cg_stats *st, double
  * shared state lock `lock`, which this releases. */
 static int start_container(struct ipc_channel *ch, const struct options *o,
 			   struct cgroup *cg, struct tty_session *tty, pid_t pid,
-			   int in_cgroup, int lock)
+			   int in_cgroup, int lock, int *record_lock)
 {
 	struct handoff *h = ch->shm;
 	struct state_info st;
@@ -539,7 +551,8 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 			goto out;
 	}
 	st.ncgroups = cg_dirs(cg, st.cgroups, (int)(sizeof st.cgroups / sizeof st.cgroups[0]));
-	if (state_create(&st) < 0)
+	*record_lock = state_create(&st);	/* held until the record is removed */
+	if (*record_lock < 0)
 		goto out;
 	if (!in_cgroup
 	    && (cg_create(cg, &o->lim) < 0	/* mkdir, limits */
@@ -696,7 +709,7 @@ int main(int argc, char **argv)
 	struct cgroup cg;
 	struct tty_session tty;
 	struct timespec t0;
-	int status, rc = EXIT_SDOCKER, pidfd, lock = -1, in_cgroup = 1;
+	int status, rc = EXIT_SDOCKER, pidfd, lock = -1, in_cgroup = 1, record_lock = -1;
 	pid_t pid;
 
 	parse_options(argc, argv, &o);		/* 1: nothing exists yet */
@@ -709,6 +722,10 @@ int main(int argc, char **argv)
 	if (ipc_create(&ch, sizeof(struct handoff)) < 0)	/* 2 */
 		goto out_tty;
 
+	if (pending_signal) {	/* before anything runs: just stop */
+		rc = 128 + pending_signal;
+		goto out_ipc;
+	}
 	/* 3: on a pure v2 host straight into the cgroup, else the classic way. */
 	pid = -2;
 	if (cg_single_v2(&cg) && !getenv("SDOCKER_NO_CLONE3"))
@@ -735,7 +752,7 @@ int main(int argc, char **argv)
 	}
 	container_pid = pid;
 
-	if (start_container(&ch, &o, &cg, &tty, pid, in_cgroup, lock) < 0) {	/* 4, 5 */
+	if (start_container(&ch, &o, &cg, &tty, pid, in_cgroup, lock, &record_lock) < 0) { /* 4, 5 */
 		struct cg_stats st;
 		kill(pid, SIGKILL);
 		wait_child(pid);
@@ -755,8 +772,12 @@ int main(int argc, char **argv)
 	/* From now on sdocker_exec may join: root, mounts and pty are in place. */
 	state_mark_ready(pid);
 	container_running = 1;
-	if (pending_signal)	/* arrived during setup: the user wants it stopped */
+	if (pending_signal) {	/* arrived during setup: the user wants it stopped */
 		kill(pid, SIGKILL);
+		wait_child(pid);
+		rc = 128 + pending_signal;
+		goto out_cgroup;
+	}
 
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	tty_relay(&tty, pidfd);
@@ -770,7 +791,7 @@ int main(int argc, char **argv)
 out_cgroup:						/* 7 */
 	if (cg_destroy(&cg) < 0 && rc == 0)
 		rc = EXIT_SDOCKER;
-	state_remove(pid);
+	state_remove(pid, record_lock);
 out_ipc:
 	ipc_destroy(&ch);
 out_tty:

@@ -7,6 +7,14 @@
  * can say, later, that they were sdocker's.  So the order in sdocker_run is:
  * clone, write the record, then create cgroups; and the sweep removes only
  * directories that a record of a dead container names.
+ *
+ * "Dead" is decided by a lock, not by the pid: the sdocker_run that writes a
+ * record holds an exclusive flock on it until it has removed it, and the
+ * kernel drops the lock when that process dies, however it dies.  A record
+ * whose lock can be taken has no owner.  Pids would mislead: a container
+ * whose command has ended still has work for its sdocker_run (reading the
+ * OOM counter, the report), a zombie still has its pid, and a pid can be
+ * reused.
  */
 #include "state.h"
 #include "resource.h"
@@ -61,6 +69,23 @@ void state_unlock(int fd)
 		close(fd);
 }
 
+/* Is the record of container id held by a living sdocker_run?  A record
+ * file not there yet (or any more) is owned by nobody. */
+static int record_owned(pid_t id)
+{
+	char path[PATH_MAX];
+	int fd, owned;
+
+	if (fmt_path(path, sizeof path, "%s/%d/state", SDOCKER_STATE_DIR, (int)id) < 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	owned = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return owned;
+}
+
 static int remove_entry(pid_t id, const struct state_info *st, int report)
 {
 	char path[PATH_MAX];
@@ -112,8 +137,10 @@ int state_create(const struct state_info *st)
 			warn("mkdir %s", dir);
 			return -1;
 		}
-		/* The pid is our child's, so whoever had it before is dead. */
-		if (remove_entry(st->pid, state_read(st->pid, &old) == 0 ? &old : NULL, 0) < 0
+		/* The pid is our child's, so whoever had it before is dead, and
+		 * its sdocker_run too, or it would still hold the lock. */
+		if (record_owned(st->pid)
+		    || remove_entry(st->pid, state_read(st->pid, &old) == 0 ? &old : NULL, 0) < 0
 		    || mkdir(dir, 0700) < 0) {
 			warn("mkdir %s (after removing a stale record)", dir);
 			return -1;
@@ -136,18 +163,23 @@ int state_create(const struct state_info *st)
 		warn("open %s", tmp);
 		return -1;
 	}
-	if (write_all(fd, text, used) < 0 || close(fd) < 0) {
+	/* Locked before it gets its name, so that no sweep ever sees it
+	 * unlocked while we live. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || write_all(fd, text, used) < 0) {
 		warn("write %s", tmp);
-		unlink(tmp);
-		return -1;
+		goto fail;
 	}
 	if (rename(tmp, final) < 0) {
 		warn("rename %s to %s", tmp, final);
-		unlink(tmp);
-		return -1;
+		goto fail;
 	}
-	TRACE("write %s   (pid, start time, rootfs, cgroups: for sdocker_exec and the sweep)", final);
-	return 0;
+	TRACE("write %s, flock(LOCK_EX) held until the end   (for sdocker_exec and the sweep)",
+	      final);
+	return fd;
+fail:
+	close(fd);
+	unlink(tmp);
+	return -1;
 toolong:
 	errno = ENAMETOOLONG;
 	warn("state record for %d", (int)st->pid);
@@ -178,9 +210,12 @@ int state_is_ready(pid_t id)
 	       && access(path, F_OK) == 0;
 }
 
-void state_remove(pid_t id)
+void state_remove(pid_t id, int lockfd)
 {
 	remove_entry(id, NULL, 0);
+	/* Only now: until the record is gone, nobody else may judge it. */
+	if (lockfd >= 0)
+		close(lockfd);
 }
 
 int state_parse(const char *text, struct state_info *st)
@@ -252,37 +287,20 @@ int state_read(pid_t id, struct state_info *st)
 	return 0;
 }
 
-/* Is there no living process with this pid?  A zombie counts as dead: a
- * container whose sdocker_run was killed is reparented to the host's init,
- * which may take a while to reap it (a second, on some machines). */
-static int pid_dead(pid_t id)
-{
-	char path[64], buf[512];
-	const char *p;
-
-	if (kill(id, 0) < 0 && errno == ESRCH)
-		return 1;
-	if (fmt_path(path, sizeof path, "/proc/%d/stat", (int)id) < 0
-	    || read_file(path, buf, sizeof buf) < 0)
-		return errno == ENOENT;
-	p = strrchr(buf, ')');
-	return p && (p[2] == 'Z' || p[2] == 'X');
-}
-
 /* For the v2 orphan sweep: is this id claimed by a record or a process? */
 static int id_in_use(pid_t id)
 {
 	char path[64];
 	struct stat sb;
 
-	if (!pid_dead(id))
+	if (kill(id, 0) == 0)
 		return 1;
 	fmt_path(path, sizeof path, "%s/%d", SDOCKER_STATE_DIR, (int)id);
 	return stat(path, &sb) == 0;
 }
 
-/* Without the lock: is there anything a quick sweep would remove?  On most
- * runs there is not, and this costs a readdir and a look at each pid. */
+/* Without the global lock: is there anything a sweep would remove?  On most
+ * runs there is not, and this costs a readdir and a flock per record. */
 static int stale_entries(void)
 {
 	DIR *d = opendir(SDOCKER_STATE_DIR);
@@ -293,7 +311,7 @@ static int stale_entries(void)
 		return 0;
 	while ((e = readdir(d)) != NULL) {
 		uint64_t id;
-		if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && pid_dead((pid_t)id))
+		if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && !record_owned((pid_t)id))
 			n++;
 	}
 	closedir(d);
@@ -337,20 +355,13 @@ int state_sweep(int thorough, int report)
 	}
 	while ((e = readdir(d)) != NULL) {
 		struct state_info st;
-		unsigned long long now;
 		uint64_t id;
 		int have;
 
-		if (parse_u64(e->d_name, 1, INT32_MAX, &id) < 0)
+		if (parse_u64(e->d_name, 1, INT32_MAX, &id) < 0 || record_owned((pid_t)id))
 			continue;
-		/* The cheap test: no living process with that pid. */
-		if (!pid_dead((pid_t)id)) {
-			if (!thorough)
-				continue;
-			if (state_read((pid_t)id, &st) == 0 && proc_starttime((pid_t)id, &now) == 0
-			    && now == st.starttime)
-				continue;
-		}
+		/* Nobody holds it, and under the global lock nobody is making
+		 * it: its sdocker_run is dead. */
 		have = state_read((pid_t)id, &st) == 0;
 		TRACE("sweep: container %d is gone; removing what it left", (int)id);
 		if (remove_entry((pid_t)id, have ? &st : NULL, report) == 0)

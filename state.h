@@ -28,9 +28,11 @@ struct state_info {
 int state_lock(int operation);
 void state_unlock(int fd);
 
-/* Write the record atomically (temp file + rename).  An old record with the
- * same id belongs to a dead container (the pid is ours now) and is swept
- * first.  Prints on failure. */
+/* Write the record atomically (temp file + rename), exclusively flock'ed:
+ * returns the fd holding that lock, which the caller keeps open until
+ * state_remove(); the lock is how a sweep tells a live run from a dead
+ * one.  An old record with the same id belongs to a dead container (the
+ * pid is ours now) and is swept first.  Returns -1 (printed) on failure. */
 int state_create(const struct state_info *st);
 
 /* Mark the container ready: its setup is done and its command is about to
@@ -41,8 +43,9 @@ int state_mark_ready(pid_t id);
 /* Is the container marked ready? */
 int state_is_ready(pid_t id);
 
-/* Remove the record.  Safe to call twice. */
-void state_remove(pid_t id);
+/* Remove the record, then release its lock (lockfd from state_create, or
+ * -1).  Safe to call twice. */
+void state_remove(pid_t id, int lockfd);
 
 /* Read and parse a record.  Returns 0, or -1 with errno (ENOENT: none). */
 int state_read(pid_t id, struct state_info *st);
@@ -50,11 +53,12 @@ int state_read(pid_t id, struct state_info *st);
 /* Parse a record's text (exposed for the unit tests and the fuzzer). */
 int state_parse(const char *text, struct state_info *st);
 
-/* Remove what dead containers left behind: their cgroup directories and
- * records.  thorough=0 is the cheap sweep every sdocker_run does (only
- * entries whose pid no longer exists); thorough=1, for --cleanup, also
- * catches a recycled pid by comparing start times.  Returns the number of
- * containers swept, or -1. */
+/* Remove what dead runs left behind: the cgroup directories and records
+ * of containers whose sdocker_run no longer holds their record's lock.
+ * thorough=0 is the quick sweep every sdocker_run does: it looks first
+ * without the global lock and gives up if that lock stays busy; thorough=1
+ * (--cleanup) waits for it.  Returns the number of containers swept, or
+ * -1. */
 int state_sweep(int thorough, int report);
 
 #endif
