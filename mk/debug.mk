@@ -92,13 +92,17 @@ test-valgrind: valgrind all rootfs
 # --- libFuzzer -----------------------------------------------------------
 
 # One harness per parser, fuzz/<name>.c, with seeds in fuzz/corpus/<name>/
-# and minimised crash inputs in fuzz/regressions/<name>/.  What the fuzzer
-# finds goes to build/fuzz/ (ignored): new corpus entries and crash files.
+# and minimised crash inputs in fuzz/regressions/<name>/: parse_u64 and
+# parse_size (size), valid_cpu_list (cpu_list), cg_parse_mountinfo_line
+# (mountinfo), state_parse (state; state_fields: what state_create writes
+# must read back), parse_stat_starttime (stat).  What the fuzzer finds goes
+# to build/fuzz/ (ignored): new corpus entries, crash files, logs.
+# clang only: gcc has no libFuzzer.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_NAMES   := size cpu_list mountinfo state stat
+FUZZ_NAMES   := size cpu_list mountinfo state state_fields stat
 FUZZ_SRCS    := util.c resource.c state.c
-FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer \
+FUZZ_CFLAGS  := -std=gnu11 $(WARN) -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer \
                 -fno-sanitize-recover=all
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 
@@ -108,7 +112,7 @@ $(FUZZ_DIR)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
-$(FUZZ_DIR)/%: fuzz/%.c fuzz/fuzz.h $(addprefix $(FUZZ_DIR)/obj/,$(FUZZ_SRCS:.c=.o)) $(HEADERS)
+$(FUZZ_DIR)/%: fuzz/%.c $(wildcard fuzz/*.h) $(addprefix $(FUZZ_DIR)/obj/,$(FUZZ_SRCS:.c=.o)) $(HEADERS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
 		$(addprefix $(FUZZ_DIR)/obj/,$(FUZZ_SRCS:.c=.o))
 
