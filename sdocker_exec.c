@@ -123,9 +123,7 @@ static void parse_args(int argc, char **argv, struct target *t)
 			printf(PROG " " SDOCKER_VERSION "\n");
 			exit(0);
 		default:
-			if (optopt)
-				bad_usage("unknown option '-%c'", optopt);
-			bad_usage("unknown or ambiguous option '%s'", argv[optind - 1]);
+			bad_option(argv, longopts);
 		}
 	}
 	if (optind >= argc)

@@ -145,10 +145,17 @@ static void valid_hostname(const char *name)
 		bad_usage("--hostname: '%.20s...' is too long (%zu characters, at most %d)",
 			  name, len, HOSTNAME_MAX_LEN);
 	for (const char *p = name; *p; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-		      || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_'))
-			bad_usage("--hostname '%s': only letters, digits, '-', '.' and '_' are allowed",
-				  name);
+		char shown[HOSTNAME_MAX_LEN + 1];
+
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+		    || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_')
+			continue;
+		/* Shown with control characters as '?', so the error stays on
+		 * one line whatever was passed. */
+		for (size_t i = 0; i <= len; i++)
+			shown[i] = name[i] && (name[i] < ' ' || name[i] == 127) ? '?' : name[i];
+		bad_usage("--hostname '%s': only letters, digits, '-', '.' and '_' are allowed",
+			  shown);
 	}
 }
 
@@ -260,11 +267,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case ':':
 			bad_usage("option '%s' needs a value", argv[optind - 1]);
 		default:
-			if (optopt)
-				bad_usage("unknown option '-%c'", optopt);
-			/* getopt_long says the same for "--mem" (ambiguous) as for
-			 * "--bogus" (unknown). */
-			bad_usage("unknown or ambiguous option '%s'", argv[optind - 1]);
+			bad_option(argv, longopts);
 		}
 	}
 	if (geteuid() != 0) {

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,33 @@ void bad_usage(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", program_invocation_short_name);
 	exit(EXIT_SDOCKER);
+}
+
+void bad_option(char **argv, const struct option *longopts)
+{
+	const char *arg = argv[optind - 1];
+
+	if (strncmp(arg, "--", 2) == 0) {
+		const char *name = arg + 2;
+		size_t n = strcspn(name, "=");
+		int matches = 0, exact = -1;
+
+		for (int i = 0; longopts[i].name; i++) {
+			if (strncmp(longopts[i].name, name, n) != 0)
+				continue;
+			matches++;
+			if (strlen(longopts[i].name) == n)
+				exact = i;
+		}
+		if (exact >= 0 && name[n] == '=' && longopts[exact].has_arg == no_argument)
+			bad_usage("option '--%s' takes no value", longopts[exact].name);
+		if (matches > 1 && exact < 0)
+			bad_usage("ambiguous option '--%.*s'", (int)n, name);
+		bad_usage("unknown option '--%.*s'", (int)n, name);
+	}
+	if (optopt)
+		bad_usage("unknown option '-%c'", optopt);
+	bad_usage("unknown option '%s'", arg);
 }
 
 void die(const char *fmt, ...)

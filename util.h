@@ -37,6 +37,12 @@ void trace_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Option errors: "PROG: message", then "Try 'PROG --help' ...", exit 125. */
 __attribute__((noreturn, format(printf, 1, 2))) void bad_usage(const char *fmt, ...);
 
+struct option;
+/* After getopt_long returned '?': say what was wrong with the option, in
+ * words ("unknown option '--bogus'", "ambiguous option '--cpu'", "option
+ * '--cpu-test' takes no value"), then as bad_usage(). */
+__attribute__((noreturn)) void bad_option(char **argv, const struct option *longopts);
+
 /* Any other refusal before anything was created: "PROG: message", exit 125. */
 __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
 
