@@ -514,6 +514,34 @@ fail:
 	return -1;
 }
 
+int cg_enter_self(const struct cgroup *cg, char *err, size_t errsize)
+{
+	char path[PATH_MAX + 16];
+
+	for (int c = 0; c < CG_NCTRL; c++) {
+		/* Writing a pid to cgroup.procs takes cgroup_threadgroup_rwsem
+		 * for writing, and that waits for an RCU grace period: 7 to 23
+		 * ms on this kind of machine, most of a container's start.  A
+		 * thread that moves itself ("0") through v1's per-thread
+		 * `tasks` file cannot exit or exec meanwhile, so the kernel
+		 * skips that lock (cgroup_procs_write_start()).  We are single
+		 * threaded, so the thread is the whole process.  v2 has no
+		 * such file outside threaded subtrees: cgroup.procs there. */
+		const char *file = cg->mnt[c].version == 1 ? "tasks" : "cgroup.procs";
+
+		if (!owns_dir(cg, c))
+			continue;
+		if (fmt_path(path, sizeof path, "%s/%s", cg->dir[c], file) < 0)
+			return -1;
+		TRACE("write %s = 0   (moves itself in)", path);
+		if (write_file(path, "0") < 0) {
+			snprintf(err, errsize, "write %s = 0: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int cg_single_v2(const struct cgroup *cg)
 {
 	const char *dir = NULL;

@@ -87,6 +87,13 @@ int cg_sweep_v2_orphans(int (*in_use)(pid_t id), int dry_run);
 /* Move pid into every one of the container's cgroups. */
 int cg_add_pid(struct cgroup *cg, pid_t pid);
 
+/* Called by the container's (single-threaded) init itself, before it
+ * leaves the host's mount tree: move into every one of its cgroups.  On v1
+ * it writes 0 to `tasks`, which spares the kernel's global threadgroup
+ * lock (see resource.c).  On failure returns -1 and describes the failed
+ * write in err, without printing. */
+int cg_enter_self(const struct cgroup *cg, char *err, size_t errsize);
+
 /* Read usage, throttling, peak memory and OOM kills. */
 int cg_read_stats(const struct cgroup *cg, struct cg_stats *st);
 

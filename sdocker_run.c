@@ -393,7 +393,8 @@ static pid_t clone_container(unsigned long flags)
 }
 
 static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct options *o,
-						  struct tty_session *tty)
+						  struct tty_session *tty, struct cgroup *cg,
+						  int in_cgroup)
 {
 	struct handoff *h = ch->shm;
 	char *envp[8], envbuf[512];
@@ -412,7 +413,11 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 	TRACE("semop(GO) returned: id %d, rootfs %s, hostname %s read from shared memory",
 	      (int)h->id, h->rootfs, h->hostname);
 	container_set_error_sink(h->error, sizeof h->error);
-	if (container_set_hostname(h->hostname) < 0
+	/* Our cgroups first, while /sys/fs/cgroup is still in sight: the
+	 * parent made them and wrote the limits; we move ourselves in. */
+	if ((!in_cgroup && (cg_set_id(cg, h->id) < 0
+			    || cg_enter_self(cg, h->error, sizeof h->error) < 0))
+	    || container_set_hostname(h->hostname) < 0
 	    || container_enter_rootfs(h->rootfs) < 0	/* private mounts, pivot_root */
 	    || container_mount_pseudo_fs() < 0		/* proc, sys, dev, dev/pts */
 	    || container_bring_up_lo() < 0)
@@ -557,9 +562,9 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 	*record_lock = state_create(&st);	/* held until the record is removed */
 	if (*record_lock < 0)
 		goto out;
-	if (!in_cgroup
-	    && (cg_create(cg, &o->lim) < 0	/* mkdir, limits */
-		|| cg_add_pid(cg, pid) < 0))	/* before the command runs */
+	/* mkdir, limits; the child moves itself in when it has GO, long
+	 * before its command runs. */
+	if (!in_cgroup && cg_create(cg, &o->lim) < 0)
 		goto out;
 	state_unlock(lock);
 	lock = -1;
@@ -569,7 +574,7 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 	snprintf(h->hostname, sizeof h->hostname, "%s@%d", o->hostname, (int)pid);
 	/* Said before GO, so that it comes before anything the container prints. */
 	fprintf(stderr, "[+] start container with id %d\n", (int)pid);
-	TRACE("semop(GO)   (id, rootfs and hostname are in shared memory; the child is in its cgroups)");
+	TRACE("semop(GO)   (id, rootfs and hostname are in shared memory; its cgroups are ready)");
 	if (ipc_post(ch, IPC_SEM_GO) < 0) {
 		warn("semop(semid %d, GO)", ch->semid);
 		goto out;
@@ -751,7 +756,7 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		if (lock >= 0)
 			close(lock);	/* the parent's to release, not ours */
-		child_main(&ch, &o, &tty);
+		child_main(&ch, &o, &tty, &cg, in_cgroup);
 	}
 	container_pid = pid;
 
