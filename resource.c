@@ -304,12 +304,14 @@ int cg_join_cgroups_of(pid_t target, char *err, size_t errsize)
 			snprintf(err, errsize, "cgroup path %s%s too long", mnt, c2 + 1);
 			return -1;
 		}
-		if (fmt_path(path_procs, sizeof path_procs, "%s/cgroup.procs", dir) < 0)
+		/* "0" to v1's tasks: a single-threaded process moving itself
+		 * spares the global lock (see cg_enter_self()). */
+		if (fmt_path(path_procs, sizeof path_procs, "%s/%s", dir,
+			     version == 1 ? "tasks" : "cgroup.procs") < 0)
 			return -1;
-		TRACE("write %s = %d", path_procs, (int)getpid());
-		if (write_file(path_procs, "%d", (int)getpid()) < 0) {
-			snprintf(err, errsize, "write %s = %d: %s", path_procs, (int)getpid(),
-				 strerror(errno));
+		TRACE("write %s = 0", path_procs);
+		if (write_file(path_procs, "0") < 0) {
+			snprintf(err, errsize, "write %s = 0: %s", path_procs, strerror(errno));
 			return -1;
 		}
 	}

@@ -400,14 +400,17 @@ teardown() {
 @test "refuses a container that exits while exec joins its cgroups: 125, one clear line" {
     exec_need_strace
     exec_start
-    # sdocker_exec's first write(2) is the one into the container's
-    # cgroup.procs: hold it there, with the file open, and kill the
-    # container meanwhile.
+    # sdocker_exec's first write(2) is the one that moves it into the
+    # container's memory cgroup (v1: "0" to tasks; v2: cgroup.procs): hold
+    # it there, with the file open, and kill the container meanwhile.
+    local file=cgroup.procs
+    cg_locate memory
+    ((CG_VER == 1)) && file=tasks
     exec_bg strace -f -qq -o /dev/null -e trace=write -e inject=write:delay_enter=1000000:when=1 \
         "$EXEC" "$CID" -- true 2>"$BATS_TEST_TMPDIR/exec.err"
     local ep=$EXEC_BG_PID
-    exec_wait 10 exec_has_open "$ep" "$(cg_dir memory "$CID")/cgroup.procs" ||
-        fail "sdocker_exec never opened the container's cgroup.procs"
+    exec_wait 10 exec_has_open "$ep" "$(cg_dir memory "$CID")/$file" ||
+        fail "sdocker_exec never opened the container's $file"
     kill_container "$CID"
     exec_reap "$ep"
     status=$EXEC_BG_STATUS output='' stderr=$(cat "$BATS_TEST_TMPDIR/exec.err")
