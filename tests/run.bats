@@ -359,20 +359,30 @@ kill_run_leaving_leftovers() {
 }
 
 @test "--cleanup sweeps what a SIGKILLed sdocker_run left" {
+    local d others=0
     kill_run_leaving_leftovers
+    others_running && others=1
     run --separate-stderr "$RUN" --cleanup
     [[ $status == 0 ]] || fail "--cleanup: status $status: $stderr"
     [[ -z $output ]]
-    local d
+    others_running && others=1
     for d in $LEFT; do
         [[ ! -e $d ]] || fail "$d is still there after --cleanup"
-        [[ $d == "$STATE_DIR"/* ]] || [[ $stderr == *"$d"* ]] || fail "--cleanup did not say it removed $d: $stderr"
+        [[ $d == "$STATE_DIR"/* || $stderr == *"$d"* ]] && continue
+        # Every sdocker_run sweeps as it starts: on a shared host another
+        # user's run may have got there first.
+        if ((others)); then
+            note "$d was swept, but not by this --cleanup: other sdocker runs are active"
+        else
+            fail "--cleanup did not say it removed $d: $stderr"
+        fi
     done
     assert_cgroups_gone "$CID"
     [[ ! -e $STATE_DIR/$CID ]]
-    # A second sweep finds nothing and still succeeds.
+    # A second sweep has nothing of ours left to remove, and succeeds.
     run --separate-stderr "$RUN" --cleanup
-    [[ $status == 0 && -z $stderr ]] || fail "second --cleanup: status $status: $stderr"
+    [[ $status == 0 ]] || fail "second --cleanup: status $status: $stderr"
+    [[ $stderr != *"/$CID"* ]] || fail "second --cleanup: $stderr"
 }
 
 @test "the next run sweeps what a SIGKILLed sdocker_run left" {
