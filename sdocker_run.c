@@ -128,9 +128,10 @@ static int64_t number_arg(const char *opt, const char *s, uint64_t min, uint64_t
 
 	if (parse_u64(s, min, max, &v) < 0) {
 		if (errno == ERANGE)
-			bad_usage("--%s %s: out of range (%llu..%llu)", opt, s,
-				  (unsigned long long)min, (unsigned long long)max);
-		bad_usage("--%s '%s': not a whole number", opt, s);
+			bad_usage("--%s %.40s%s: out of range (%llu..%llu)", opt, s,
+				  strlen(s) > 40 ? "..." : "", (unsigned long long)min,
+				  (unsigned long long)max);
+		bad_usage("--%s '%.40s': not a whole number", opt, s);
 	}
 	return (int64_t)v;
 }
@@ -189,7 +190,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	char resolved[PATH_MAX];
 	struct stat sb;
 	uint64_t size;
-	int c, cleanup = 0;
+	int c, cleanup = 0, parsed;
 
 	/* getopt's own messages would not say "Try --help" in our words. */
 	opterr = 0;
@@ -208,14 +209,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->hostname = optarg;
 			break;
 		case OPT_MEMORY_LIMIT:
-			if (parse_size(optarg, &size) < 0)
-				bad_usage("--memory-limit '%s': not a size (bytes, or a number with K, M or G)",
-					  optarg);
 			/* Below about a megabyte not even the setup steps fit, and
 			 * the kernel stores the limit as a signed 64-bit count. */
-			if (size < 1048576 || size > (uint64_t)INT64_MAX)
-				bad_usage("--memory-limit %s: out of range (1M..%lld)", optarg,
-					  (long long)INT64_MAX);
+			parsed = parse_size(optarg, &size);
+			if (parsed < 0 && errno != ERANGE)
+				bad_usage("--memory-limit '%.40s': not a size (bytes, or a number with "
+					  "K, M, G or T)", optarg);
+			if (parsed < 0 || size < 1048576 || size > (uint64_t)INT64_MAX)
+				bad_usage("--memory-limit %.40s%s: out of range (1M..%lld)", optarg,
+					  strlen(optarg) > 40 ? "..." : "", (long long)INT64_MAX);
 			o->lim.memory = (int64_t)size;
 			break;
 		case OPT_SWAPPINESS:

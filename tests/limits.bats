@@ -320,3 +320,38 @@ in_range() {
         [[ -d $CG_MNT/sdocker ]] || fail "$CG_MNT/sdocker was removed"
     fi
 }
+
+# --- how the child gets into its cgroups --------------------------------------
+
+@test "cgroup v2: the container starts inside its cgroup (clone3 CLONE_INTO_CGROUP)" {
+    cg_locate memory
+    ((CG_VER == 2)) || skip "expected: clone3 into a cgroup is for hosts whose controllers are all on v2 (memory is on v$CG_VER here)"
+    run --separate-stderr "$RUN" -v --memory-limit 32M --cpu-quota 50000 "$ROOTFS" /bin/sh -c 'cat /proc/self/cgroup'
+    [[ $status == 0 ]] || fail "status $status: $stderr"
+    [[ $stderr == *"clone3("*"CLONE_INTO_CGROUP"* ]] || fail "no clone3 into the cgroup in the trace:" "$stderr"
+    # Nobody moved it afterwards: no write to cgroup.procs, by either side.
+    [[ $stderr != *"cgroup.procs = "* ]] || fail "a task was migrated although clone3 placed it:" "$stderr"
+    local id=${stderr##*start container with id }
+    id=${id%%[!0-9]*}
+    [[ $output == "0::/sdocker/$id" ]] || fail "the command is not in /sdocker/$id: $output"
+}
+
+@test "without clone3 (SDOCKER_NO_CLONE3=1, or on v1) the child moves itself in before its command runs" {
+    SDOCKER_NO_CLONE3=1 run --separate-stderr "$RUN" -v --memory-limit 32M "$ROOTFS" /bin/sh -c 'cat /proc/self/cgroup'
+    [[ $status == 0 ]] || fail "status $status: $stderr"
+    [[ $stderr == *"=> clone(CLONE_NEWUTS"* ]] || fail "not the classic clone:" "$stderr"
+    [[ $stderr != *"clone3("* ]] || fail "clone3 was used although disabled:" "$stderr"
+    local id=${stderr##*start container with id }
+    id=${id%%[!0-9]*}
+    # The move is the child's own write, before its execve.
+    local move exec
+    move=$(grep -n '\[child\] write .*/'"$id"'/\(tasks\|cgroup.procs\) = 0' <<<"$stderr" | head -n 1 | cut -d: -f1)
+    exec=$(grep -n '\[child\] execve' <<<"$stderr" | cut -d: -f1)
+    [[ -n $move && -n $exec ]] && ((move < exec)) || fail "the child did not move itself in before execve:" "$stderr"
+    cg_locate memory
+    if ((CG_VER == 1)); then
+        grep -Eq "^[0-9]+:memory:/$id\$" <<<"$output" || fail "not in memory:/$id:" "$output"
+    else
+        [[ $output == "0::/sdocker/$id" ]] || fail "not in /sdocker/$id: $output"
+    fi
+}
