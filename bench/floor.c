@@ -13,11 +13,21 @@
  * record, no sweep, no error channel: sdocker_run's time over this
  * program's is what those, and its own choices, cost.
  *
- * One pipe is the whole handshake.  The child does its mount work while the
- * parent writes cgroup.procs, and reads the pipe only right before exec: the
- * command never runs outside its cgroups, and neither side waits for the
- * other longer than it must.  cgroup v1 or v2 is read from
- * /proc/self/mountinfo, per controller, as resource.c does.
+ * How the child gets into its cgroups is the one place where launchers
+ * differ by milliseconds, so the floor takes the cheapest way the kernel
+ * offers, and -P measures the classic one beside it:
+ *   - v1 (default): the child writes 0 to its own "tasks" files before it
+ *     leaves the host's mount tree.  A single thread moving itself cannot
+ *     race its own fork, exit or exec, so cgroup_procs_write_start() skips
+ *     the global cgroup_threadgroup_rwsem, whose write lock otherwise waits
+ *     for an RCU grace period (4-45 ms here after a second of idle);
+ *   - v2, memory and cpu in one directory (default): clone3() with
+ *     CLONE_INTO_CGROUP, which migrates nothing at all;
+ *   - -P: the parent writes the child's pid to cgroup.procs, as most
+ *     launchers do, while the child makes its mounts; one pipe tells the
+ *     child it may exec.
+ * Either way the command never runs outside its cgroups.  cgroup v1 or v2
+ * is read from /proc/self/mountinfo, per controller, as resource.c does.
  *
  * It is benchmark code: errors are reported once with the call and the
  * object and end the run with status 125; the command's status is passed
@@ -40,6 +50,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sched.h>	/* struct clone_args, CLONE_INTO_CGROUP */
 
 #define FAIL 125
 
@@ -200,7 +211,8 @@ static int cg_make(struct cg *cg, long long mem, long long quota, long long peri
 	return 0;
 }
 
-static int cg_attach(struct cg *cg, pid_t pid)
+/* -P: the parent moves the child in, through cgroup.procs. */
+static int cg_attach(const struct cg *cg, pid_t pid)
 {
 	if (write_to(cg->dir[MEM], "cgroup.procs", "%d", (int)pid) < 0)
 		return -1;
@@ -210,12 +222,30 @@ static int cg_attach(struct cg *cg, pid_t pid)
 	return 0;
 }
 
-/* The child: mounts, then wait for the parent's word, then exec. */
-static __attribute__((noreturn)) void child(const char *rootfs, char **argv, int go)
+/* The child moves itself in: "0" is the writer itself; v1's per-thread
+ * "tasks" file is the one that spares the global lock (see the top). */
+static int cg_enter_self(const struct cg *cg)
+{
+	for (int c = 0; c < NCTRL; c++) {
+		if (c == CPU && strcmp(cg->dir[CPU], cg->dir[MEM]) == 0)
+			continue;
+		if (write_to(cg->dir[c], cg->v2[c] ? "cgroup.procs" : "tasks", "0") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The child: cgroups (unless the parent does it or clone3 did), mounts,
+ * the parent's word if it attaches us, exec. */
+static __attribute__((noreturn)) void child(const struct cg *cg, int self, const char *rootfs,
+					     char **argv, int go)
 {
 	char ok;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* While /sys/fs/cgroup is still in sight. */
+	if (self && cg_enter_self(cg) < 0)
+		_exit(FAIL);
 	/* Private first, or the bind and the pivot would propagate to the
 	 * host wherever / is shared. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
@@ -235,10 +265,9 @@ static __attribute__((noreturn)) void child(const char *rootfs, char **argv, int
 		warn("mount proc");
 		_exit(FAIL);
 	}
-	/* One byte: the parent has moved us into the cgroups.  EOF: it died. */
-	if (read(go, &ok, 1) != 1)
+	/* -P: one byte means the parent has moved us in; EOF, it died. */
+	if (go >= 0 && read(go, &ok, 1) != 1)
 		_exit(FAIL);
-	close(go);
 	execvp(argv[0], argv);
 	warn("exec %s", argv[0]);
 	_exit(errno == ENOENT ? 127 : 126);
@@ -265,18 +294,22 @@ static long long number(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
+	const unsigned long ns = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC
+				 | CLONE_NEWNET;
 	long long mem = 64LL << 20, quota = 50000, period = 100000;
 	struct cg cg;
-	int p[2], status, opt, rc = FAIL;
+	int p[2] = { -1, -1 }, cgfd = -1, status, opt, parent_attach = 0, rc = FAIL;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "+m:q:p:h")) != -1) {
+	while ((opt = getopt(argc, argv, "+m:q:p:Ph")) != -1) {
 		switch (opt) {
 		case 'm': mem = number(optarg, "-m"); break;
 		case 'q': quota = number(optarg, "-q"); break;
 		case 'p': period = number(optarg, "-p"); break;
+		case 'P': parent_attach = 1; break;
 		case 'h':
-			printf("Usage: floor [-m BYTES] [-q QUOTA_US] [-p PERIOD_US] ROOTFS COMMAND [ARG...]\n");
+			printf("Usage: floor [-P] [-m BYTES] [-q QUOTA_US] [-p PERIOD_US] ROOTFS COMMAND [ARG...]\n"
+			       "  -P  the parent moves the child into its cgroups (cgroup.procs)\n");
 			return 0;
 		default:
 			fprintf(stderr, "Try 'floor -h' for more information.\n");
@@ -291,27 +324,44 @@ int main(int argc, char **argv)
 		return FAIL;
 	if (cg_make(&cg, mem, quota, period) < 0)
 		goto out;
-	if (pipe2(p, O_CLOEXEC) < 0) {
+	if (parent_attach && pipe2(p, O_CLOEXEC) < 0) {
 		warn("pipe");
 		goto out;
 	}
-	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC
-					    | CLONE_NEWNET | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (!parent_attach && cg.v2[MEM] && cg.v2[CPU]) {
+		/* One v2 directory: born in it, nothing to migrate. */
+		struct clone_args ca = { .flags = ns | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD };
+
+		cgfd = open(cg.dir[MEM], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgfd < 0) {
+			warn("open %s", cg.dir[MEM]);
+			goto out;
+		}
+		ca.cgroup = (unsigned long long)cgfd;
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+	} else {
+		pid = (pid_t)syscall(SYS_clone, ns | SIGCHLD, NULL, NULL, NULL, NULL);
+	}
 	if (pid < 0) {
 		warn("clone");
 		goto out;
 	}
 	if (pid == 0) {
+		if (p[1] >= 0)
+			close(p[1]);
+		child(&cg, !parent_attach && cgfd < 0, argv[optind], argv + optind + 1, p[0]);
+	}
+	if (cgfd >= 0)
+		close(cgfd);
+	if (parent_attach) {
+		close(p[0]);
+		if (cg_attach(&cg, pid) < 0 || write(p[1], "g", 1) != 1) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			goto out;
+		}
 		close(p[1]);
-		child(argv[optind], argv + optind + 1, p[0]);
 	}
-	close(p[0]);
-	if (cg_attach(&cg, pid) < 0 || write(p[1], "g", 1) != 1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		goto out;
-	}
-	close(p[1]);
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			warn("waitpid");

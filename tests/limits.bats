@@ -130,6 +130,12 @@ in_range() {
     [[ -n $last ]] || fail "memory-test printed no malloc size:" "$output"
     ((last >= 5 * 1048576)) || fail "OOM-killed already at $last bytes"
     ((last < 10485760 + 1048576)) || fail "memory-test got to $last bytes under a 10485760 limit"
+    # -m implies --report: one OOM kill, and a peak at the limit (within
+    # the page the kernel refused), read from the cgroup before it went.
+    grep -Eq '^\[\+\] container [0-9]+ was killed by signal 9 .*out of memory' <<<"$stderr" ||
+        fail "the report does not say how it ended:" "$stderr"
+    grep -Eq '^ +memory: peak (9\.[5-9]|10\.0) MiB of a 10\.0 MiB limit, 1 OOM kill$' <<<"$stderr" ||
+        fail "the report does not show a peak at the 10 MiB limit and one OOM kill:" "$stderr"
     assert_cgroups_gone "$(sed -n 's/^\[+\] start container with id \([0-9]*\)$/\1/p' <<<"$stderr")"
 }
 
