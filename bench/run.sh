@@ -395,9 +395,11 @@ oci_bundle() {
 }
 
 labels=(sdocker floor)
-peers=(unshare bwrap crun runc)
+peers=(floor-P unshare bwrap crun runc)
 cmd[sdocker]="$RUN --memory-limit $MEM_LIMIT --cpu-quota $CPU_QUOTA $ROOTFS /bin/strue"
 cmd[floor]="$FLOOR -m $MEM_LIMIT -q $CPU_QUOTA -p $CPU_PERIOD $ROOTFS /bin/strue"
+# The classic attach (the parent writes cgroup.procs), beside the floor's.
+cmd[floor-P]="$FLOOR -P -m $MEM_LIMIT -q $CPU_QUOTA -p $CPU_PERIOD $ROOTFS /bin/strue"
 cmd[unshare]="unshare -fmuipn --mount-proc --root $ROOTFS /bin/strue"
 cmd[bwrap]="bwrap --unshare-ipc --unshare-pid --unshare-net --unshare-uts --bind $ROOTFS / --proc /proc --dev /dev /bin/strue"
 cmd[crun]="crun run --bundle $out/oci-crun sdocker-bench-crun"
@@ -454,7 +456,7 @@ w2_cold() {
     for ((r = 0; r < COLD_ROUNDS; r++)); do
         for l in "${labels[@]}"; do
             n=$COLD_RUNS
-            [[ $l == sdocker || $l == floor ]] || n=$PEER_COLD_RUNS
+            [[ $l == sdocker || $l == floor* ]] || n=$PEER_COLD_RUNS
             ((n > 0)) && measure cold."$l" "$l" "$n" 0 --prepare 'sleep 1'
         done
     done
@@ -640,10 +642,11 @@ versions() {
 
 report() {
     local quota_m quota_d q_verdict rss_m rss_verdict
-    local v_hot v_crun v_cold v_exec v_scale f_scale shown=${cmd[sdocker]//"$top"\//}
+    local v_hot v_crun v_cold v_coldp v_exec v_scale f_scale shown=${cmd[sdocker]//"$top"\//}
     v_hot=$(verdict hot.sdocker hot.floor 1.10)
     v_crun=$(verdict hot.sdocker hot.crun 0.35)
     v_cold=$(verdict cold.sdocker cold.floor 1.0)
+    v_coldp=$(verdict cold.sdocker cold.floor-P 1000)
     v_exec=$(verdict exec.sdocker_exec exec.nsenter 1.10)
     v_scale=$(verdict "scale.sdocker@$SCALE_N" scale.sdocker@0 1.2)
     # The kernel's own growth, for scale: the floor's ratio in the same run.
@@ -686,7 +689,7 @@ $(versions)
 |---|---|---:|---|---|
 | 1 | start hot, sdocker ÷ floor | ${v_hot%% | *} | ≤ 1.10 | ${v_hot#* | } |
 | 1 | start hot, sdocker ÷ crun | ${v_crun%% | *} | ≤ 0.35 | ${v_crun#* | } |
-| 2 | start cold, sdocker ÷ floor cold | ${v_cold%% | *} | ≤ 1.00 | ${v_cold#* | } |
+| 2 | start cold, sdocker ÷ floor cold | ${v_cold%% | *} (÷ floor-P: ${v_coldp%% | *}) | ≤ 1.00 | ${v_cold#* | } |
 | 3 | exec, sdocker_exec ÷ nsenter -a | ${v_exec%% | *} | ≤ 1.10 | ${v_exec#* | } |
 | 4 | peak RSS of sdocker_run | ${rss_verdict%% | *} | ≤ 1.40 MiB | ${rss_verdict#* | } |
 | 5 | CPU share under a ${QUOTA_TEST} us quota, minus $((100 * QUOTA_TEST / CPU_PERIOD)) % | ${q_verdict%% | *} | within ±0.3 pp | ${q_verdict#* | } |
@@ -698,7 +701,11 @@ Back to back, $HOT_ROUNDS rounds of $HOT_RUNS runs (+$HOT_WARMUP warm-up) per co
 \`$shown\`.  The floor (bench/floor.c) does only what a
 launcher must: the same five namespaces, private mounts, bind + pivot_root,
 proc, memory and cpu cgroups with the same limits (64 MiB, 50000/100000 us),
-exec, wait, rmdir.  crun and runc run an OCI bundle with the same rootfs,
+exec, wait, rmdir; its child moves itself into its v1 cgroups (0 to
+\`tasks\`, which skips the kernel's global threadgroup lock and its RCU
+grace period; clone3 with CLONE_INTO_CGROUP on v2).  floor-P is the same
+program with the classic attach, the parent writing the pid to
+cgroup.procs: it shows what that grace period costs.  crun and runc run an OCI bundle with the same rootfs,
 namespaces, limits and the same four mounts (proc, sys, dev, devpts), no
 masked paths; unshare and bwrap make no cgroups.$( ((crun_wrap)) && printf '\ncrun runs with hyperfine in a private mount namespace where an empty file\ncovers /sys/fs/cgroup/unified/cgroup.controllers (it refuses hybrid hosts);\nthat wrapper is outside the timed command.')
 

@@ -6,7 +6,7 @@
 #   make bench-deps   install what is missing from Debian: hyperfine, time,
 #                     jq, crun, runc, bubblewrap (apt-get update only then)
 #   make bench        build, run all six workloads with the floor and the
-#                     peers, write bench/RESULTS.md and print it (~5 min)
+#                     peers, write bench/RESULTS.md and print it (~3 min)
 #   make bench-quick  for CI: few runs, no peers; proves each workload runs
 #                     and ends with "bench: N passed, N failed"
 
