@@ -645,7 +645,7 @@ static int read_u64(const char *dir, const char *file, uint64_t *out)
 	return parse_u64(buf, 0, UINT64_MAX, out);
 }
 
-int cg_read_stats(const struct cgroup *cg, struct cg_stats *st)
+int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all)
 {
 	const char *mem = cg->dir[CG_MEMORY], *cpu = cg->dir[CG_CPU];
 	uint64_t v;
@@ -653,11 +653,15 @@ int cg_read_stats(const struct cgroup *cg, struct cg_stats *st)
 	memset(st, 0, sizeof *st);
 	if (mem[0] && cg->mnt[CG_MEMORY].version == 1) {
 		read_key(mem, "memory.oom_control", "oom_kill", &st->oom_kills);
+		if (!all && st->oom_kills == 0)
+			return 0;	/* every run needs only this */
 		st->have_memory_peak = read_u64(mem, "memory.max_usage_in_bytes", &st->memory_peak) == 0;
 		if (read_u64(mem, "memory.limit_in_bytes", &v) == 0 && v < (UINT64_C(1) << 62))
 			st->memory_limit = v;
 	} else if (mem[0]) {
 		read_key(mem, "memory.events", "oom_kill", &st->oom_kills);
+		if (!all && st->oom_kills == 0)
+			return 0;
 		st->have_memory_peak = read_u64(mem, "memory.peak", &st->memory_peak) == 0;
 		read_u64(mem, "memory.max", &st->memory_limit);
 	}

@@ -94,8 +94,9 @@ int cg_add_pid(struct cgroup *cg, pid_t pid);
  * write in err, without printing. */
 int cg_enter_self(const struct cgroup *cg, char *err, size_t errsize);
 
-/* Read usage, throttling, peak memory and OOM kills. */
-int cg_read_stats(const struct cgroup *cg, struct cg_stats *st);
+/* Read the OOM kills and the memory limit, and with `all` also usage,
+ * throttling and peak memory (what --report shows). */
+int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all);
 
 /* Remove the container's directories, retrying while the kernel still
  * reports them busy (exiting tasks).  Safe on a half-built cgroup and safe

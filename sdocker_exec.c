@@ -165,8 +165,8 @@ static void find_container(struct target *t)
 		if (errno == ENOENT && kill(t->id, 0) < 0 && errno == ESRCH)
 			die("no running container with id %d", (int)t->id);
 		if (errno == ENOENT || errno == ESRCH)
-			die("process %d is not an sdocker container (no record in %s)",
-			     (int)t->id, SDOCKER_STATE_DIR);
+			die("process %d is not an sdocker container (no record %s/%d)",
+			     (int)t->id, SDOCKER_STATE_DIR, (int)t->id);
 		die("read the record of container %d in %s: %s", (int)t->id,
 		     SDOCKER_STATE_DIR, strerror(errno));
 	}
@@ -174,11 +174,13 @@ static void find_container(struct target *t)
 	/* A container still in its setup has the host's root and no /proc
 	 * yet: wait for sdocker_run to mark it ready (setup takes
 	 * milliseconds; 10 s covers a loaded or emulated machine). */
-	for (int waited = 0; !state_is_ready(t->id); waited += 10) {
+	for (int waited = 0; !t->st.ready; waited += 10) {
 		const struct timespec ms10 = { 0, 10 * 1000 * 1000 };
 		if (waited >= 10000)
 			die("container %d is still starting after 10 s", (int)t->id);
 		nanosleep(&ms10, NULL);
+		if (state_read(t->id, &t->st) < 0)
+			die("container %d exited before its setup finished", (int)t->id);
 		check_alive(t, "before its setup finished");
 	}
 	/* Its root, from the container itself: the record could be stale, the

@@ -692,7 +692,7 @@ static int container_status(const struct cgroup *cg, pid_t pid, int status,
 	struct cg_stats st;
 	double wall = elapsed_s(t0);
 
-	cg_read_stats(cg, &st);
+	cg_read_stats(cg, &st, o->report);
 	/* The kernel counts every OOM kill in the cgroup.  Only when the init
 	 * itself died of SIGKILL is it "the container" that was killed; else a
 	 * process in it was (one started by sdocker_exec, say). */
@@ -768,7 +768,7 @@ int main(int argc, char **argv)
 		wait_child(pid);
 		/* Killed by the OOM killer during setup is still an OOM kill;
 		 * any other setup failure is ours. */
-		cg_read_stats(&cg, &st);
+		cg_read_stats(&cg, &st, 0);
 		if (st.oom_kills > 0) {
 			warnx("container %d was OOM-killed during its setup: its memory limit of "
 			      "%llu bytes is too small", (int)pid, (unsigned long long)st.memory_limit);
@@ -780,7 +780,7 @@ int main(int argc, char **argv)
 	}
 	ipc_destroy(&ch);	/* both sides are done with the set and the segment */
 	/* From now on sdocker_exec may join: root, mounts and pty are in place. */
-	state_mark_ready(pid);
+	state_mark_ready(record_lock);
 	container_running = 1;
 	if (pending_signal) {	/* arrived during setup: the user wants it stopped */
 		kill(pid, SIGKILL);

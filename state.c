@@ -1,5 +1,5 @@
 /*
- * state.c: /run/sdocker/<id>/state records and the sweep (see state.h).
+ * state.c: the /run/sdocker/<id> records and the sweep (see state.h).
  *
  * Why a record at all: cgroup directories outlive their processes.  If
  * sdocker_run dies by SIGKILL, its container dies with it (PR_SET_PDEATHSIG)
@@ -15,6 +15,12 @@
  * whose command has ended still has work for its sdocker_run (reading the
  * OOM counter, the report), a zombie still has its pid, and a pid can be
  * reused.
+ *
+ * A record is one file, /run/sdocker/<id>, not a directory: where /run is
+ * a disk file system mounted with `discard` (this project's test machines),
+ * removing a directory discards its block synchronously, 0.3 to 1.2 ms on
+ * every run; a file costs 0.075 ms.  And a file's inode is what /proc/locks
+ * names, which lets the quick sweep see every live record in one read.
  */
 #include "state.h"
 #include "resource.h"
@@ -30,6 +36,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,16 +76,17 @@ void state_unlock(int fd)
 		close(fd);
 }
 
-/* Is the record of container id held by a living sdocker_run?  A record
- * file not there yet (or any more) is owned by nobody. */
-static int record_owned(pid_t id)
+static int record_path(char *buf, size_t size, pid_t id)
 {
-	char path[PATH_MAX];
-	int fd, owned;
+	return fmt_path(buf, size, "%s/%d", SDOCKER_STATE_DIR, (int)id);
+}
 
-	if (fmt_path(path, sizeof path, "%s/%d/state", SDOCKER_STATE_DIR, (int)id) < 0)
-		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+/* Is the record (or temp record) at path held by a living sdocker_run?  A
+ * file not there (yet, or any more) is owned by nobody. */
+static int path_owned(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), owned;
+
 	if (fd < 0)
 		return 0;
 	owned = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
@@ -86,32 +94,31 @@ static int record_owned(pid_t id)
 	return owned;
 }
 
+static int record_owned(pid_t id)
+{
+	char path[PATH_MAX];
+
+	return record_path(path, sizeof path, id) == 0 && path_owned(path);
+}
+
 static int remove_entry(pid_t id, const struct state_info *st, int report)
 {
 	char path[PATH_MAX];
-	int busy = 0;
 
 	for (int i = 0; st && i < st->ncgroups; i++) {
 		if (cg_remove_stale(st->cgroups[i], id) < 0) {
+			/* Keep the record while a directory is still there, so
+			 * that a later sweep can finish the job. */
 			warn("sweep: rmdir %s", st->cgroups[i]);
-			busy = 1;
-		} else if (report) {
-			fprintf(stderr, "sdocker_run: removed %s\n", st->cgroups[i]);
+			return -1;
 		}
+		if (report)
+			fprintf(stderr, "sdocker_run: removed %s\n", st->cgroups[i]);
 	}
-	/* Keep the record while a directory is still there, so that a later
-	 * sweep can finish the job. */
-	if (busy)
+	if (record_path(path, sizeof path, id) < 0)
 		return -1;
-	fmt_path(path, sizeof path, "%s/%d/state", SDOCKER_STATE_DIR, (int)id);
-	unlink(path);
-	fmt_path(path, sizeof path, "%s/%d/state.tmp", SDOCKER_STATE_DIR, (int)id);
-	unlink(path);
-	fmt_path(path, sizeof path, "%s/%d/ready", SDOCKER_STATE_DIR, (int)id);
-	unlink(path);
-	fmt_path(path, sizeof path, "%s/%d", SDOCKER_STATE_DIR, (int)id);
-	if (rmdir(path) < 0 && errno != ENOENT) {
-		warn("sweep: rmdir %s", path);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		warn("sweep: unlink %s", path);
 		return -1;
 	}
 	if (report)
@@ -121,31 +128,15 @@ static int remove_entry(pid_t id, const struct state_info *st, int report)
 
 int state_create(const struct state_info *st)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX], text[8192];
+	char tmp[PATH_MAX], final[PATH_MAX], text[8192];
 	size_t used = 0;
 	int fd, n;
 
 	if (ensure_dir() < 0)
 		return -1;
-	if (fmt_path(dir, sizeof dir, "%s/%d", SDOCKER_STATE_DIR, (int)st->pid) < 0
-	    || fmt_path(tmp, sizeof tmp, "%s/state.tmp", dir) < 0
-	    || fmt_path(final, sizeof final, "%s/state", dir) < 0)
+	if (fmt_path(tmp, sizeof tmp, "%s/.%d.tmp", SDOCKER_STATE_DIR, (int)st->pid) < 0
+	    || record_path(final, sizeof final, st->pid) < 0)
 		return -1;
-	if (mkdir(dir, 0700) < 0) {
-		struct state_info old;
-		if (errno != EEXIST) {
-			warn("mkdir %s", dir);
-			return -1;
-		}
-		/* The pid is our child's, so whoever had it before is dead, and
-		 * its sdocker_run too, or it would still hold the lock. */
-		if (record_owned(st->pid)
-		    || remove_entry(st->pid, state_read(st->pid, &old) == 0 ? &old : NULL, 0) < 0
-		    || mkdir(dir, 0700) < 0) {
-			warn("mkdir %s (after removing a stale record)", dir);
-			return -1;
-		}
-	}
 	n = snprintf(text, sizeof text,
 		     "pid=%d\nstarttime=%llu\nrootfs=%s\nhostname=%s\ncommand=%s\n",
 		     (int)st->pid, st->starttime, st->rootfs, st->hostname, st->command);
@@ -164,7 +155,8 @@ int state_create(const struct state_info *st)
 		return -1;
 	}
 	/* Locked before it gets its name, so that no sweep ever sees it
-	 * unlocked while we live. */
+	 * unlocked while we live.  The rename replaces any record a dead
+	 * container with the same pid left: the pid is our child's now. */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || write_all(fd, text, used) < 0) {
 		warn("write %s", tmp);
 		goto fail;
@@ -186,33 +178,23 @@ toolong:
 	return -1;
 }
 
-int state_mark_ready(pid_t id)
+int state_mark_ready(int lockfd)
 {
-	char path[PATH_MAX];
-	int fd;
-
-	if (fmt_path(path, sizeof path, "%s/%d/ready", SDOCKER_STATE_DIR, (int)id) < 0)
-		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		warn("create %s", path);
+	/* The record's fd is at its end: one short append, which readers see
+	 * whole or not at all. */
+	if (write_all(lockfd, "ready=1\n", 8) < 0) {
+		warn("write ready=1 to the record");
 		return -1;
 	}
-	close(fd);
 	return 0;
-}
-
-int state_is_ready(pid_t id)
-{
-	char path[PATH_MAX];
-
-	return fmt_path(path, sizeof path, "%s/%d/ready", SDOCKER_STATE_DIR, (int)id) == 0
-	       && access(path, F_OK) == 0;
 }
 
 void state_remove(pid_t id, int lockfd)
 {
-	remove_entry(id, NULL, 0);
+	char path[PATH_MAX];
+
+	if (lockfd >= 0 && record_path(path, sizeof path, id) == 0)
+		unlink(path);
 	/* Only now: until the record is gone, nobody else may judge it. */
 	if (lockfd >= 0)
 		close(lockfd);
@@ -259,6 +241,10 @@ int state_parse(const char *text, struct state_info *st)
 			if (st->ncgroups >= (int)(sizeof st->cgroups / sizeof st->cgroups[0]))
 				goto bad;
 			memcpy(st->cgroups[st->ncgroups++], val, vlen + 1);
+		} else if (KEY("ready")) {
+			if (strcmp(val, "1") != 0)
+				goto bad;
+			st->ready = 1;
 		} else {
 			goto bad;
 		}
@@ -277,8 +263,7 @@ int state_read(pid_t id, struct state_info *st)
 {
 	char path[PATH_MAX], text[8192];
 
-	if (fmt_path(path, sizeof path, "%s/%d/state", SDOCKER_STATE_DIR, (int)id) < 0
-	    || read_file(path, text, sizeof text) < 0)
+	if (record_path(path, sizeof path, id) < 0 || read_file(path, text, sizeof text) < 0)
 		return -1;
 	if (state_parse(text, st) < 0 || st->pid != id) {
 		errno = EINVAL;
@@ -290,29 +275,74 @@ int state_read(pid_t id, struct state_info *st)
 /* For the v2 orphan sweep: is this id claimed by a record or a process? */
 static int id_in_use(pid_t id)
 {
-	char path[64];
+	char path[PATH_MAX];
 	struct stat sb;
 
 	if (kill(id, 0) == 0)
 		return 1;
-	fmt_path(path, sizeof path, "%s/%d", SDOCKER_STATE_DIR, (int)id);
-	return stat(path, &sb) == 0;
+	return record_path(path, sizeof path, id) == 0 && stat(path, &sb) == 0;
+}
+
+/* The inodes of the files with an flock on the device dev, from one read
+ * of /proc/locks ("1: FLOCK  ADVISORY  WRITE 4242 fe:00:1097797 0 EOF").
+ * Returns how many, or -1 if the file cannot be read or holds too many. */
+static int locked_inodes(dev_t dev, ino_t *out, int max)
+{
+	static char buf[256 * 1024];
+	ssize_t len = read_file("/proc/locks", buf, sizeof buf);
+	int n = 0;
+
+	if (len < 0 || (size_t)len >= sizeof buf - 1)
+		return -1;
+	for (char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		unsigned maj, min;
+		unsigned long long ino;
+		char kind[16];
+
+		if (sscanf(line, "%*d: %15s %*s %*s %*d %x:%x:%llu", kind, &maj, &min, &ino) != 4
+		    || strcmp(kind, "FLOCK") != 0 || makedev(maj, min) != dev)
+			continue;
+		if (n == max)
+			return -1;
+		out[n++] = (ino_t)ino;
+	}
+	return n;
 }
 
 /* Without the global lock: is there anything a sweep would remove?  On most
- * runs there is not, and this costs a readdir and a flock per record. */
+ * runs there is not.  One readdir and one read of /proc/locks answer it,
+ * however many containers run: a record whose inode no flock names has no
+ * living owner.  (A record made after /proc/locks was read looks stale here;
+ * the sweep proper checks again under the lock.) */
 static int stale_entries(void)
 {
+	static ino_t locked[8192];
 	DIR *d = opendir(SDOCKER_STATE_DIR);
 	struct dirent *e;
-	int n = 0;
+	struct stat sb;
+	int n = 0, nlocked;
 
 	if (d == NULL)
 		return 0;
+	nlocked = fstat(dirfd(d), &sb) == 0
+		  ? locked_inodes(sb.st_dev, locked, (int)(sizeof locked / sizeof locked[0])) : -1;
 	while ((e = readdir(d)) != NULL) {
 		uint64_t id;
-		if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && !record_owned((pid_t)id))
-			n++;
+		int owned = 0;
+
+		if (e->d_name[0] == '.' && strncmp(e->d_name, ".", 2) && strncmp(e->d_name, "..", 3)) {
+			n++;	/* a temp record: rare, let the sweep judge it */
+			continue;
+		}
+		if (parse_u64(e->d_name, 1, INT32_MAX, &id) < 0)
+			continue;
+		if (nlocked < 0) {
+			owned = record_owned((pid_t)id);
+		} else {
+			for (int i = 0; i < nlocked && !owned; i++)
+				owned = locked[i] == e->d_ino;
+		}
+		n += !owned;
 	}
 	closedir(d);
 	return n + cg_sweep_v2_orphans(id_in_use, 1);
@@ -354,10 +384,18 @@ int state_sweep(int thorough, int report)
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
+		char path[PATH_MAX];
 		struct state_info st;
 		uint64_t id;
 		int have;
 
+		/* A temp record whose writer died before the rename. */
+		if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp")
+		    && fmt_path(path, sizeof path, "%s/%s", SDOCKER_STATE_DIR, e->d_name) == 0
+		    && !path_owned(path)) {
+			unlink(path);
+			continue;
+		}
 		if (parse_u64(e->d_name, 1, INT32_MAX, &id) < 0 || record_owned((pid_t)id))
 			continue;
 		/* Nobody holds it, and under the global lock nobody is making

@@ -1,7 +1,7 @@
 /*
- * state.h: the record of each running container under /run/sdocker/<id>/.
+ * state.h: the record of each running container, /run/sdocker/<id>.
  *
- * sdocker_run writes /run/sdocker/<id>/state when the container starts and
+ * sdocker_run writes /run/sdocker/<id> when the container starts and
  * removes it when the container is gone; sdocker_exec reads it to find and
  * validate a container.  The record is also what makes cleanup possible after
  * sdocker_run was killed: it names the cgroup directories to remove, and the
@@ -21,6 +21,7 @@ struct state_info {
 	char cgroups[8][PATH_MAX];
 	int ncgroups;
 	char command[512];
+	int ready;		/* setup done: sdocker_exec may join */
 };
 
 /* Serialise creation against sweeps: runs take LOCK_SH while they create
@@ -36,12 +37,10 @@ void state_unlock(int fd);
 int state_create(const struct state_info *st);
 
 /* Mark the container ready: its setup is done and its command is about to
- * run (an empty file "ready" beside the record).  Until then sdocker_exec
- * waits, since the container's root and mounts are still being made. */
-int state_mark_ready(pid_t id);
-
-/* Is the container marked ready? */
-int state_is_ready(pid_t id);
+ * run (a line "ready=1" appended to the record, through the fd that
+ * state_create returned).  Until then sdocker_exec waits, since the
+ * container's root and mounts are still being made. */
+int state_mark_ready(int lockfd);
 
 /* Remove the record, then release its lock (lockfd from state_create, or
  * -1).  Safe to call twice. */

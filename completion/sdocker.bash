@@ -15,7 +15,7 @@
 #       ROOTFS for COMMAND.
 #   sdocker_exec [OPTIONS] ID [ROOTFS] [[--] COMMAND [ARG...]]
 #       options, then the ids of running containers (directories under
-#       /run/sdocker that hold a state record and whose process exists),
+#       /run/sdocker that are records and whose process exists),
 #       then the container's recorded rootfs, other directories or --, then
 #       the commands found in that rootfs.
 
@@ -78,11 +78,10 @@ _sdocker_commands() {
 _sdocker_ids() {
     local d id
     COMPREPLY=()
-    for d in "$_sdocker_state_dir"/*/; do
-        id=${d%/}
-        id=${id##*/}
+    for d in "$_sdocker_state_dir"/[0-9]*; do
+        id=${d##*/}
         [[ $id =~ ^[0-9]+$ && $id == "$cur"* ]] || continue
-        [[ -f $d/state && -d /proc/$id ]] || continue
+        [[ -f $d && -d /proc/$id ]] || continue
         COMPREPLY+=("$id")
     done
 }
@@ -90,13 +89,13 @@ _sdocker_ids() {
 # _sdocker_recorded_rootfs ID: the rootfs in container ID's record.
 _sdocker_recorded_rootfs() {
     local line
-    [[ -r $_sdocker_state_dir/$1/state ]] || return 1
+    [[ -r $_sdocker_state_dir/$1 ]] || return 1
     while IFS= read -r line; do
         if [[ $line == rootfs=* ]]; then
             printf '%s\n' "${line#rootfs=}"
             return 0
         fi
-    done <"$_sdocker_state_dir/$1/state"
+    done <"$_sdocker_state_dir/$1"
     return 1
 }
 

@@ -112,7 +112,7 @@ exec_free_pid() {
 # at another time, as if the pid now belonged to a successor.  Written in
 # place (no new file in the record's directory); the teardown restores it.
 exec_forge_starttime() {
-    local f=$STATE_DIR/$1/state real forged
+    local f=$STATE_DIR/$1 real forged
     real=$(sed -n 's/^starttime=//p' "$f")
     [[ $real == "$(starttime "$1")" ]] ||
         fail "the record's starttime ($real) is not field 22 of /proc/$1/stat ($(starttime "$1"))"
@@ -182,8 +182,8 @@ teardown() {
         # Only while it is still ours: a sweep may have removed it, and a
         # new container may have got the pid since.
         id=$(cat "$BATS_TEST_TMPDIR/record.forged")
-        if grep -qx 'starttime=12345' "$STATE_DIR/$id/state" 2>/dev/null; then
-            rm -f -- "$STATE_DIR/$id/state"
+        if grep -qx 'starttime=12345' "$STATE_DIR/$id" 2>/dev/null; then
+            rm -f -- "$STATE_DIR/$id"
             rmdir -- "$STATE_DIR/$id" 2>/dev/null || true
         fi
     fi
@@ -357,9 +357,8 @@ teardown() {
     local free
     free=$(exec_free_pid)
     echo "$free" >"$BATS_TEST_TMPDIR/record.forged"
-    mkdir -m 0700 "$STATE_DIR/$free"
-    printf 'pid=%s\nstarttime=12345\nrootfs=%s\nhostname=sdocker\ncommand=sleep 100\n' \
-        "$free" "$ROOTFS" >"$STATE_DIR/$free/state"
+    printf 'pid=%s\nstarttime=12345\nrootfs=%s\nhostname=sdocker\ncommand=sleep 100\nready=1\n' \
+        "$free" "$ROOTFS" >"$STATE_DIR/$free"
     run --separate-stderr "$EXEC" "$free" -- true
     exec_refused "$free.*(exited|no running container|not running)"
 }

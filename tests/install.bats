@@ -286,7 +286,7 @@ l 777 usr/local/share/bash-completion/completions/sdocker_exec"
     # Only ids: numbers, each a running container with a record.
     local id
     while read -r id; do
-        [[ $id =~ ^[0-9]+$ && -f $STATE_DIR/$id/state ]] || fail "offered '$id', which is not a container"
+        [[ $id =~ ^[0-9]+$ && -f $STATE_DIR/$id ]] || fail "offered '$id', which is not a container"
     done <<<"$output"
     # After an option too, and with a prefix.
     run complete_words _sdocker_exec sdocker_exec -v "${CID:0:2}"

@@ -348,7 +348,7 @@ kill_run_leaving_leftovers() {
     [[ $BG_STATUS == 137 ]]
     wait_gone "$CID" || fail "container $CID outlived its SIGKILLed sdocker_run"
     LEFT=
-    [[ -e $STATE_DIR/$CID/state ]] && LEFT+=" $STATE_DIR/$CID/state"
+    [[ -e $STATE_DIR/$CID ]] && LEFT+=" $STATE_DIR/$CID"
     while read -r _ mnt type _; do
         [[ $type == cgroup || $type == cgroup2 ]] || continue
         for d in "$mnt/$CID" "$mnt/sdocker/$CID"; do
@@ -399,7 +399,7 @@ kill_run_leaving_leftovers() {
     local live=$CID
     run --separate-stderr "$RUN" --cleanup
     [[ $status == 0 ]] || fail "$stderr"
-    [[ -e $STATE_DIR/$live/state ]] || fail "--cleanup removed the record of running container $live"
+    [[ -e $STATE_DIR/$live ]] || fail "--cleanup removed the record of running container $live"
     assert_in_cgroup memory "$live"
     [[ -d $(cg_dir memory "$live") ]] || fail "--cleanup removed the cgroup of running container $live"
     kill_container "$live"

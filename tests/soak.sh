@@ -765,9 +765,8 @@ phase_sweep() {
     if [[ -z $mem || -z $cpu ]] || ! mkdir -- "$mem" "$cpu" 2>/dev/null; then
         probs+=("cannot make cgroup directories for the forged record")
     else
-        mkdir -p -- "$STATE_DIR/$sp"
         printf 'pid=%s\nstarttime=%s\nrootfs=%s\nhostname=sdocker\ncommand=sleep 100\ncgroup=%s\ncgroup=%s\n' \
-            "$sp" "$((sst - 1))" "$ROOTFS" "$mem" "$cpu" >"$STATE_DIR/$sp/state"
+            "$sp" "$((sst - 1))" "$ROOTFS" "$mem" "$cpu" >"$STATE_DIR/$sp"
         "$RUN" "$ROOTFS" /bin/true >/dev/null 2>"$LOG/sweep.c.err" || probs+=("a normal run failed: $(cat "$LOG/sweep.c.err")")
         [[ -d $mem || -d $cpu || -e $STATE_DIR/$sp ]] && probs+=("the quick sweep left the unlocked record of recycled pid $sp: $(find "$mem" "$cpu" "$STATE_DIR/$sp" -maxdepth 0 2>/dev/null | tr '\n' ' ')")
         out=$("$RUN" --cleanup 2>&1) || probs+=("--cleanup failed: $out")
