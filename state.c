@@ -86,9 +86,18 @@ static int record_path(char *buf, size_t size, pid_t id)
 static int path_owned(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), owned;
+	struct stat sb;
 
 	if (fd < 0)
 		return 0;
+	/* A record of the first layout: its lock is on <id>/state. */
+	if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		int dirfd = fd;
+		fd = openat(dirfd, "state", O_RDONLY | O_CLOEXEC);
+		close(dirfd);
+		if (fd < 0)
+			return 0;
+	}
 	owned = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 	close(fd);
 	return owned;
@@ -99,6 +108,36 @@ static int record_owned(pid_t id)
 	char path[PATH_MAX];
 
 	return record_path(path, sizeof path, id) == 0 && path_owned(path);
+}
+
+/* sdocker 1.0's first records were directories <id>/ holding "state",
+ * "state.tmp" and "ready": a sweep after an upgrade removes those too. */
+static int remove_old_layout(const char *dir)
+{
+	static const char *const files[] = { "state", "state.tmp", "ready" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		if (fmt_path(path, sizeof path, "%s/%s", dir, files[i]) == 0)
+			unlink(path);
+	}
+	return rmdir(dir);
+}
+
+/* The record's text, from either layout. */
+static ssize_t read_record(pid_t id, char *text, size_t size)
+{
+	char path[PATH_MAX + 8];
+	ssize_t n;
+
+	if (record_path(path, sizeof path, id) < 0)
+		return -1;
+	n = read_file(path, text, size);
+	if (n < 0 && errno == EISDIR) {
+		strcat(path, "/state");
+		n = read_file(path, text, size);
+	}
+	return n;
 }
 
 static int remove_entry(pid_t id, const struct state_info *st, int report)
@@ -117,7 +156,8 @@ static int remove_entry(pid_t id, const struct state_info *st, int report)
 	}
 	if (record_path(path, sizeof path, id) < 0)
 		return -1;
-	if (unlink(path) < 0 && errno != ENOENT) {
+	if (unlink(path) < 0 && errno != ENOENT
+	    && !(errno == EISDIR && remove_old_layout(path) == 0)) {
 		warn("sweep: unlink %s", path);
 		return -1;
 	}
@@ -261,9 +301,9 @@ bad:
 
 int state_read(pid_t id, struct state_info *st)
 {
-	char path[PATH_MAX], text[8192];
+	char text[8192];
 
-	if (record_path(path, sizeof path, id) < 0 || read_file(path, text, sizeof text) < 0)
+	if (read_record(id, text, sizeof text) < 0)
 		return -1;
 	if (state_parse(text, st) < 0 || st->pid != id) {
 		errno = EINVAL;
