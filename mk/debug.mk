@@ -12,7 +12,8 @@
 # Why dynamic: ASan cannot link statically, and valgrind sees malloc only
 # through the shared libc.  The objects are compiled again, with their own
 # flags, into the build directory of each variant.  It assumes the top
-# Makefile's CC, CPPFLAGS, WARN, HEADERS, RUN_OBJS, EXEC_OBJS, UNIT_TESTS.
+# Makefile's CC, CPPFLAGS, LDFLAGS, WARN, HEADERS, TOOLS, RUN_OBJS, EXEC_OBJS
+# and its all and rootfs targets.
 
 DEBUG_DIR    := build/debug
 VALGRIND_DIR := build/valgrind
