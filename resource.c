@@ -757,6 +757,29 @@ int cg_remove_stale(const char *dir, pid_t id)
 	return rmdir_retry(dir);
 }
 
+void cg_remove_stale_by_id(pid_t id, int report)
+{
+	struct cgroup cg;
+	char dir[PATH_MAX];
+
+	memset(&cg, 0, sizeof cg);
+	if (mounts_seen_valid)
+		memcpy(cg.mnt, mounts_seen, sizeof cg.mnt);
+	else if (read_mounts(&cg) < 0)
+		return;
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if (cg.mnt[c].path[0] == '\0'
+		    || fmt_path(dir, sizeof dir, "%s%s/%d", cg.mnt[c].path,
+				cg.mnt[c].version == 2 ? "/sdocker" : "", (int)id) < 0
+		    || access(dir, F_OK) < 0)
+			continue;
+		if (cg_remove_stale(dir, id) < 0)
+			warn("sweep: rmdir %s", dir);
+		else if (report)
+			fprintf(stderr, "sdocker_run: removed %s\n", dir);
+	}
+}
+
 uint64_t cg_shares_to_weight(uint64_t shares)
 {
 	/* Maps the v1 range [2, 262144] linearly onto v2's [1, 10000]. */

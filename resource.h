@@ -118,6 +118,11 @@ int cg_remove_stale(const char *dir, pid_t id);
  * without printing: the caller knows whether the container just exited. */
 int cg_join_cgroups_of(pid_t target, char *err, size_t errsize);
 
+/* For a record that cannot be read any more: remove <mount>/<id> (v1)
+ * and <mount>/sdocker/<id> (v2) wherever they exist, for every controller
+ * sdocker uses, with the same checks as cg_remove_stale(). */
+void cg_remove_stale_by_id(pid_t id, int report);
+
 /* Exposed for the unit tests and the fuzzer: parse one mountinfo line.
  * Returns 1 for a cgroup mount (filling mnt, version and the controller
  * bits), 0 for any other mount, -1 for a malformed line. */

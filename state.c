@@ -170,25 +170,16 @@ int state_create(const struct state_info *st)
 {
 	char tmp[PATH_MAX], final[PATH_MAX], text[8192];
 	size_t used = 0;
-	int fd, n;
+	int fd;
 
 	if (ensure_dir() < 0)
 		return -1;
 	if (fmt_path(tmp, sizeof tmp, "%s/.%d.tmp", SDOCKER_STATE_DIR, (int)st->pid) < 0
 	    || record_path(final, sizeof final, st->pid) < 0)
 		return -1;
-	n = snprintf(text, sizeof text,
-		     "pid=%d\nstarttime=%llu\nrootfs=%s\nhostname=%s\ncommand=%s\n",
-		     (int)st->pid, st->starttime, st->rootfs, st->hostname, st->command);
-	if (n < 0 || (size_t)n >= sizeof text)
+	if (state_format(st, text, sizeof text) < 0)
 		goto toolong;
-	used = (size_t)n;
-	for (int i = 0; i < st->ncgroups; i++) {
-		n = snprintf(text + used, sizeof text - used, "cgroup=%s\n", st->cgroups[i]);
-		if (n < 0 || (size_t)n >= sizeof text - used)
-			goto toolong;
-		used += (size_t)n;
-	}
+	used = strlen(text);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		warn("open %s", tmp);
@@ -240,6 +231,71 @@ void state_remove(pid_t id, int lockfd)
 		close(lockfd);
 }
 
+/* key=value and a newline, with the value's newlines and backslashes
+ * escaped (a command such as sh -c $'a\nb' holds one); -1 if it does not
+ * fit. */
+static int put_value(char *text, size_t size, size_t *used, const char *key, const char *val)
+{
+	size_t u = *used;
+	int n = snprintf(text + u, size - u, "%s=", key);
+
+	if (n < 0 || (size_t)n >= size - u)
+		return -1;
+	u += (size_t)n;
+	for (; *val; val++) {
+		const char *esc = *val == '\n' ? "\\n" : *val == '\\' ? "\\\\" : NULL;
+		size_t len = esc ? 2 : 1;
+
+		if (size - u < len + 2)		/* the value, '\n' and the NUL */
+			return -1;
+		memcpy(text + u, esc ? esc : val, len);
+		u += len;
+	}
+	text[u++] = '\n';
+	text[u] = '\0';
+	*used = u;
+	return 0;
+}
+
+int state_format(const struct state_info *st, char *text, size_t size)
+{
+	size_t used;
+	int n = snprintf(text, size, "pid=%d\nstarttime=%llu\n", (int)st->pid, st->starttime);
+
+	if (n < 0 || (size_t)n >= size)
+		goto toolong;
+	used = (size_t)n;
+	if (put_value(text, size, &used, "rootfs", st->rootfs) < 0
+	    || put_value(text, size, &used, "hostname", st->hostname) < 0
+	    || put_value(text, size, &used, "command", st->command) < 0)
+		goto toolong;
+	for (int i = 0; i < st->ncgroups; i++) {
+		if (put_value(text, size, &used, "cgroup", st->cgroups[i]) < 0)
+			goto toolong;
+	}
+	return 0;
+toolong:
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+/* Undo put_value()'s escapes in place; returns the new length. */
+static size_t unescape_value(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r; r++) {
+		if (r[0] == '\\' && (r[1] == 'n' || r[1] == '\\')) {
+			*w++ = r[1] == 'n' ? '\n' : '\\';
+			r++;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 int state_parse(const char *text, struct state_info *st)
 {
 	const char *line = text;
@@ -251,7 +307,7 @@ int state_parse(const char *text, struct state_info *st)
 		const char *eol = strchr(line, '\n');
 		size_t len = eol ? (size_t)(eol - line) : strlen(line);
 		const char *eq = memchr(line, '=', len);
-		char val[PATH_MAX];
+		char val[2 * PATH_MAX];	/* escaped: up to twice the field */
 		size_t klen, vlen;
 
 		if (eq == NULL)
@@ -262,6 +318,7 @@ int state_parse(const char *text, struct state_info *st)
 			goto bad;
 		memcpy(val, eq + 1, vlen);
 		val[vlen] = '\0';
+		vlen = unescape_value(val);
 #define KEY(k) (klen == sizeof(k) - 1 && memcmp(line, k, klen) == 0)
 		if (KEY("pid")) {
 			if (parse_u64(val, 1, INT32_MAX, &v) < 0)
@@ -278,7 +335,8 @@ int state_parse(const char *text, struct state_info *st)
 		} else if (KEY("command") && vlen < sizeof st->command) {
 			memcpy(st->command, val, vlen + 1);
 		} else if (KEY("cgroup")) {
-			if (st->ncgroups >= (int)(sizeof st->cgroups / sizeof st->cgroups[0]))
+			if (st->ncgroups >= (int)(sizeof st->cgroups / sizeof st->cgroups[0])
+			    || vlen >= sizeof st->cgroups[0])
 				goto bad;
 			memcpy(st->cgroups[st->ncgroups++], val, vlen + 1);
 		} else if (KEY("ready")) {
@@ -442,6 +500,10 @@ int state_sweep(int thorough, int report)
 		 * it: its sdocker_run is dead. */
 		have = state_read((pid_t)id, &st) == 0;
 		TRACE("sweep: container %d is gone; removing what it left", (int)id);
+		/* A record we cannot read still tells the id: its directories
+		 * are where sdocker puts a container's. */
+		if (!have)
+			cg_remove_stale_by_id((pid_t)id, report);
 		if (remove_entry((pid_t)id, have ? &st : NULL, report) == 0)
 			swept++;
 	}

@@ -49,6 +49,12 @@ void state_remove(pid_t id, int lockfd);
 /* Read and parse a record.  Returns 0, or -1 with errno (ENOENT: none). */
 int state_read(pid_t id, struct state_info *st);
 
+/* The text of a record, one key=value per line, with a newline in a value
+ * written as \n and a backslash as \\ (a command such as sh -c $'a\nb', or
+ * a rootfs path, may hold either).  Returns 0, or -1 (ENAMETOOLONG) if it
+ * does not fit in size bytes.  Pure: exposed for the tests and the fuzzer. */
+int state_format(const struct state_info *st, char *text, size_t size);
+
 /* Parse a record's text (exposed for the unit tests and the fuzzer). */
 int state_parse(const char *text, struct state_info *st);
 

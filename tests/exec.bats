@@ -275,8 +275,8 @@ teardown() {
     # If the limit did not apply, memory-test would eat the host's memory at
     # 100 MiB/s: an address-space limit of 64 MiB stops it first (it then
     # exits 1, "malloc failed"), and timeout stops a hang.
-    run --separate-stderr bash -c 'ulimit -v 65536 && exec timeout 20 "$@"' sh \
-        "$EXEC" "$CID" -- /bin/memory-test 10
+    run --separate-stderr timeout 20 "$EXEC" "$CID" -- \
+        /bin/bash -c 'ulimit -v 65536 && exec /bin/memory-test 10'
     [[ $status == 137 ]] || fail "status $status, expected 137 (OOM-killed); stderr:" "$stderr" \
         "last line: ${lines[-1]:-}"
     [[ ${lines[0]} == "[+] malloc size: 1048576" ]] || fail "memory-test did not run:" "$output"

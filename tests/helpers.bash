@@ -52,8 +52,10 @@ bats_require_minimum_version 1.5.0
 
 REPO=$(cd -- "$BATS_TEST_DIRNAME/.." && pwd)
 ROOTFS=$REPO/rootfs
-RUN=$REPO/sdocker_run
-EXEC=$REPO/sdocker_exec
+# SDOCKER_BIN: where the tools under test are (make test-debug points it at
+# the sanitizer build); the rootfs and the rest stay the repo's.
+RUN=${SDOCKER_BIN:-$REPO}/sdocker_run
+EXEC=${SDOCKER_BIN:-$REPO}/sdocker_exec
 STATE_DIR=/run/sdocker
 export REPO ROOTFS RUN EXEC
 
