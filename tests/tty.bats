@@ -352,6 +352,39 @@ tiocsti_build() {
         fail "cannot build tests/tiocsti.c statically (libc6-dev has libc.a)"
 }
 
+# tiocsti_setup: the payload built and copied into the rootfs as
+# /tmp/$TIOCSTI_NAME (the teardown removes it).
+tiocsti_setup() {
+    tiocsti_build || return 1
+    TIOCSTI_NAME=tiocsti-$$-$BATS_TEST_NUMBER
+    cp -- "$BATS_TEST_TMPDIR/tiocsti" "$ROOTFS/tmp/$TIOCSTI_NAME"
+}
+
+# What the payload says when its fd 0 is a pipe.
+TIOCSTI_NOTTY='^tiocsti: TIOCSTI refused after 0 of [0-9]+ bytes: Inappropriate ioctl for device$'
+
+# tiocsti_try N VERDICT LINE: type LINE in the host pane, @P@ standing for
+# the payload in the container with its text, "touch $T/injected-N".  Wait
+# for the payload's verdict (a regex; if empty, any word of the payload's
+# or of sh failing to open /dev/tty, even after a prompt) and for the pane's
+# sdocker process to end; then show that the host shell did not run the
+# touch.  Anything pushed into the host terminal's input would be read
+# before the echo typed here, so once that has run, the host shell has
+# read all there was.
+tiocsti_try() {
+    local f=$BATS_TEST_TMPDIR/injected-$1 payload line
+    payload="/tmp/$TIOCSTI_NAME 'touch $f'"
+    line=${3//@P@/"$payload"}
+    host_clear
+    type_line "$line"
+    [[ $line == *'"$EXEC"'* ]] || pane_started || return 1
+    wait_screen "${2:-(^|\\$ )tiocsti: |cannot open|No such device}" || return 1
+    poll "$SDOCKER_TEST_TIMEOUT" pane_idle || fail "the sdocker process in the pane did not end"
+    type_line "echo sync-$1"
+    wait_screen "^sync-$1\$" || return 1
+    [[ ! -e $f ]] || fail "TIOCSTI from the container ($3) ran 'touch $f' in the host shell:" "$(screen)"
+}
+
 # piped NAME SCRIPT: run SCRIPT (bash, with RUN, EXEC, ROOTFS, CID and
 # E=$BATS_TEST_TMPDIR/NAME.err for sdocker's stderr) under a timeout, as
 # bats's run; then track the container it started, if it is still there.
@@ -373,6 +406,9 @@ piped() {
     pane_shell
     type_line 'tty'
     wait_screen '^/dev/pts/0$'
+    # /dev/tty, the controlling terminal, is that pty (sized like the pane).
+    type_line 'stty size </dev/tty'
+    wait_screen '^30 100$'
     type_line 'ps -ef'
     wait_screen '^root +1 +0 .* pts/0 +[0-9:]+ /bin/bash$'
     wait_screen ' pts/0 +[0-9:]+ ps -ef$'
@@ -469,6 +505,16 @@ piped() {
     wait_screen '^back-home$'
 }
 
+@test "output is not lost at exit: all of seq 100000 reaches the terminal" {
+    tm_start
+    host_clear
+    type_line '"$RUN" "$ROOTFS" seq 100000; echo "rc=$?"'
+    pane_started
+    wait_screen '^rc=0$'
+    screen | grep -A1 -x '99999' | grep -qx '100000' ||
+        fail "the last lines of seq did not arrive:" "$(screen)"
+}
+
 @test "the host terminal is restored however the run ends: killed, SIGHUP, not found" {
     tm_start
     type_line 'stty -a >"$T/stty.before"'
@@ -505,7 +551,7 @@ piped() {
     wait_screen '^same-3$'
 }
 
-@test "sdocker_exec in a terminal: prompt, a pts, ps, Ctrl-C, exit restores the terminal" {
+@test "sdocker_exec in a terminal: prompt, a pts, ps, Ctrl-C, resize, exit restores the terminal" {
     exec_container
     tm_start
     type_line 'stty -a >"$T/stty.before"'
@@ -527,6 +573,11 @@ piped() {
     poll 5 state_is "$SLEEP_PID" gone || fail "sleep $SLEEP_PID is still there: $(proc_state "$SLEEP_PID")"
     type_line 'echo "rc=$?"'
     wait_screen '^rc=130$'
+    tm resize-window -t t -x 90 -y 25
+    wait_stty_size '25 90'
+    # Back, for stty -a to compare.
+    tm resize-window -t t -x 100 -y 30
+    wait_stty_size '30 100'
     type_line 'exit'
     wait_last '^host\$$'
     type_line 'stty -a >"$T/stty.after"; echo "rc=$?"'
@@ -540,44 +591,36 @@ piped() {
 # --- TIOCSTI ------------------------------------------------------------------
 
 @test "TIOCSTI from inside the container does not reach the host shell" {
-    local f i
-    tiocsti_build
-    TIOCSTI_NAME=tiocsti-$$-$BATS_TEST_NUMBER
-    cp -- "$BATS_TEST_TMPDIR/tiocsti" "$ROOTFS/tmp/$TIOCSTI_NAME"
+    local ecid reached=0
+    tiocsti_setup
     exec_container
+    ecid=$CID
     tm_start
     # Each way in: sdocker_run with a pty, without (-T), sdocker_exec with
-    # a pty and without.  The payload types "touch $T/injected-N" and a
-    # newline; had it reached the host terminal, the host shell would run
-    # it as soon as the container is gone.
-    local -a how=(
-        '"$RUN" "$ROOTFS"'
-        '"$RUN" -T "$ROOTFS"'
-        "\"\$EXEC\" $CID --"
-        "\"\$EXEC\" -T $CID --"
-    )
-    for i in "${!how[@]}"; do
-        f=$BATS_TEST_TMPDIR/injected-$i
-        host_clear
-        type_line "${how[i]} /tmp/$TIOCSTI_NAME 'touch $f'"
-        if ((i < 2)); then
-            pane_started
-        fi
-        # With a pty it types into the container's own terminal (and
-        # succeeds there); through a pipe the ioctl fails.
-        if ((i % 2 == 0)); then
-            wait_screen '^tiocsti: pushed [0-9]+ bytes$'
-        else
-            wait_screen '^tiocsti: TIOCSTI refused after 0 of [0-9]+ bytes: Inappropriate ioctl for device$'
-        fi
-        wait_last '^host\$$'
-        # Anything pushed into the host terminal's input would be read
-        # before this line, so once it has run, the host shell has read
-        # all there was.
-        type_line "echo sync-$i"
-        wait_screen "^sync-$i\$"
-        [[ ! -e $f ]] || fail "TIOCSTI from the container (${how[i]}) ran 'touch $f' in the host shell:" "$(screen)"
-    done
+    # a pty and without.  With a pty it types into the container's own
+    # terminal (and succeeds there); through a pipe the ioctl fails.  All
+    # are tried, then the test fails if any reached the host.
+    tiocsti_try 1 '^tiocsti: pushed [0-9]+ bytes$' '"$RUN" "$ROOTFS" @P@' || reached=1
+    tiocsti_try 2 "$TIOCSTI_NOTTY" '"$RUN" -T "$ROOTFS" @P@' || reached=1
+    tiocsti_try 3 '^tiocsti: pushed [0-9]+ bytes$' "\"\$EXEC\" $ecid -- @P@" || reached=1
+    tiocsti_try 4 "$TIOCSTI_NOTTY" "\"\$EXEC\" -T $ecid -- @P@" || reached=1
+    ((reached == 0))
+}
+
+@test "TIOCSTI through /dev/tty from a container without a pty does not reach the host shell" {
+    local ecid reached=0
+    tiocsti_setup
+    exec_container
+    ecid=$CID
+    tm_start
+    # No pty (stdin a pipe, or a run in the background): /dev/tty is the
+    # caller's controlling terminal, and the container must have none of
+    # the host's, so the open fails (sh: cannot open).
+    tiocsti_try 1 '' 'echo | "$RUN" "$ROOTFS" sh -c "@P@ </dev/tty"' || reached=1
+    tiocsti_try 2 '' "echo | \"\$EXEC\" $ecid -- sh -c \"@P@ </dev/tty\"" || reached=1
+    tiocsti_try 3 '' '"$RUN" "$ROOTFS" sh -c "@P@ </dev/tty" &' || reached=1
+    tiocsti_try 4 '' "\"\$EXEC\" $ecid -- sh -c \"@P@ </dev/tty\" &" || reached=1
+    ((reached == 0))
 }
 
 @test "control: TIOCSTI run in the host shell itself does reach it" {
