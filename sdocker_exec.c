@@ -250,8 +250,10 @@ static void join_namespaces(struct target *t)
 static void on_signal(int sig, siginfo_t *info, void *uctx)
 {
 	(void)uctx;
-	/* Terminal signals reached the command already (same process group). */
-	if (child_pid > 0 && info->si_code != SI_KERNEL)
+	/* Every signal, the terminal's too: the command has a session of its
+	 * own (tty.c), out of the terminal's foreground process group. */
+	(void)info;
+	if (child_pid > 0)
 		kill(child_pid, sig);
 }
 

@@ -313,11 +313,11 @@ static void on_signal(int sig, siginfo_t *info, void *uctx)
 		pending_signal = sig;
 		return;
 	}
-	/* A signal the terminal sent (Ctrl-C) went to the whole foreground
-	 * process group, the container included; sending it again would
-	 * deliver it twice. */
-	if (info->si_code != SI_KERNEL)
-		kill(container_pid, sig);
+	/* Every signal, the terminal's too (Ctrl-C in plain mode): the
+	 * container has a session of its own (tty.c), so the terminal's
+	 * foreground process group is ours, not its. */
+	(void)info;
+	kill(container_pid, sig);
 }
 
 static void forward_signals(void)

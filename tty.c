@@ -109,6 +109,11 @@ int tty_child_setup(struct tty_session *t)
 			close(t->master);
 		return 0;
 	}
+	/* No controlling terminal either: in the user's session, the
+	 * container could open /dev/tty (the caller's terminal, whatever its
+	 * fds are) and push keystrokes into the host shell with TIOCSTI. */
+	if (setsid() < 0)
+		return -1;
 	for (int i = 0; i < 3; i++) {
 		int end = i == 0 ? t->pipes[i][0] : t->pipes[i][1];
 		if (end < 0)
