@@ -55,7 +55,10 @@ $bb mount -t devpts -o nosuid,noexec,gid=5,mode=620,ptmxmode=666 devpts /dev/pts
     die "mount /dev/pts failed"
 $bb mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /dev/shm || die "mount /dev/shm failed"
 $bb mount -t mqueue -o nosuid,nodev,noexec mqueue /dev/mqueue || die "mount /dev/mqueue failed"
-$bb mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp || die "mount /tmp failed"
+# Unless the payload is there: then /tmp stays the initramfs's, writable.
+if [ ! -e /etc/sdocker-v2/keep-tmp ]; then
+    $bb mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp || die "mount /tmp failed"
+fi
 $bb mount -t tmpfs -o nosuid,nodev,mode=755 tmpfs /run || die "mount /run failed"
 # devtmpfs makes device nodes only; bash's process substitution and many
 # scripts need these links, which udev or systemd would normally make.

@@ -116,7 +116,7 @@ auto | kvm | tcg) ;;
     ;;
 esac
 case $payload in
-/ | /tmp | /tmp/* | /run | /run/* | /proc | /proc/* | /sys | /sys/* | /dev | /dev/*)
+/ | /tmp | /run | /run/* | /proc | /proc/* | /sys | /sys/* | /dev | /dev/*)
     # The guest mounts fresh file systems there, which would hide it.
     echo "$prog: $payload: cannot be a payload: the guest mounts its own file systems there" >&2
     exit 2
@@ -287,6 +287,11 @@ fi
 nonce=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 mkdir -p -- "$run/files/etc/sdocker-v2"
 printf 'SDOCKER_V2_NONCE=%s\n' "$nonce" >"$run/files/etc/sdocker-v2/env"
+# A payload under /tmp (a CI clone may be there) lives in the initramfs's
+# own /tmp: the guest must not mount a fresh tmpfs over it.
+if [[ $payload == /tmp/* ]]; then
+    : >"$run/files/etc/sdocker-v2/keep-tmp"
+fi
 {
     echo '# written by run-guest.sh: the command to run, where, with what'
     echo 'export HOME=/root TERM=dumb SDOCKER_V2_GUEST=1'
