@@ -3,10 +3,11 @@
 # tty.bats: the container's terminal, as root.  The checklist is issue 6's
 # Tests section: a container shell in a real terminal (prompt, `tty`, the
 # TTY column of `ps`), Ctrl-C, Ctrl-Z and `fg`, a resize seen by `stty
-# size`, `top`, `less` and `vi`, the host terminal restored exactly on exit,
-# on a kill, a hangup and a failed exec, the same for sdocker_exec, TIOCSTI
-# from inside not reaching the host shell, the plain (non-tty) mode's
-# bytes, size and end of input, no fd of the host terminal in the
+# size`, `top`, `less` and `vi`, all output delivered at exit, the host
+# terminal restored exactly on exit, on a kill, a hangup and a failed exec,
+# the same for sdocker_exec, TIOCSTI from inside (on fd 0 or through
+# /dev/tty) not reaching the host shell, the plain (non-tty) mode's bytes,
+# size and end of input, Ctrl-C with -T, no fd of the host terminal in the
 # container, and a run in the background of an interactive shell.
 #
 # The terminal is a tmux pane: each test that needs one starts a private
@@ -114,6 +115,11 @@ screen() {
     tm capture-pane -p -J -t t | sed 's/[[:space:]]*$//'
 }
 
+# scrollback: the same with the lines scrolled off the top.
+scrollback() {
+    tm capture-pane -p -J -S - -t t | sed 's/[[:space:]]*$//'
+}
+
 # wait_screen REGEX [SECS]: wait until a line on the screen matches REGEX
 # (grep -E).
 wait_screen() {
@@ -155,10 +161,12 @@ no_screen() {
 }
 
 # host_clear: an empty screen with the host prompt on top (readline's
-# clear-screen), so that what the next command prints is all there is.
+# clear-screen) and no scrollback, so that what the next command prints is
+# all there is.
 host_clear() {
     keys C-l
     wait_screen_exactly 'host$'
+    tm clear-history -t t
 }
 
 # wait_screen_exactly TEXT: the screen's non-blank lines are exactly TEXT.
@@ -173,13 +181,22 @@ wait_screen_exactly() {
     done
 }
 
-# pane_started: read the id from the "[+] start container with id N" line
-# on the screen (the only one: host_clear came before; a background run's
-# may follow the prompt on its line), set CID and track
-# it for the teardown the way helpers.bash's wait_for_id does.
+# pane_started [FILE]: read the id from the "[+] start container with id
+# N" line on the screen or above it (the only one: host_clear came before;
+# a background run's may follow the prompt on its line), or in FILE where
+# sdocker's stderr went, set CID and track it for the teardown the way
+# helpers.bash's wait_for_id does.
 pane_started() {
-    wait_screen '\[\+\] start container with id [0-9]+$' || return 1
-    CID=$(screen | sed -n 's/.*\[+\] start container with id \([0-9][0-9]*\)$/\1/p' | tail -n1)
+    local deadline=$((SECONDS + SDOCKER_TEST_TIMEOUT)) re='\[\+\] start container with id [0-9]+$'
+    until if [[ -n ${1:-} ]]; then grep -Eqs "$re" "$1"; else scrollback | grep -Eq "$re"; fi; do
+        if ((SECONDS > deadline)); then
+            fail "no \"[+] start container\" line in $SDOCKER_TEST_TIMEOUT s; the screen:" "$(screen)"
+            return 1
+        fi
+        sleep 0.05
+    done
+    CID=$(if [[ -n ${1:-} ]]; then cat "$1"; else scrollback; fi |
+        sed -n 's/.*\[+\] start container with id \([0-9][0-9]*\)$/\1/p' | tail -n1)
     echo "$CID $(starttime "$CID" || echo gone)" >>"$BATS_TEST_TMPDIR/ids"
 }
 
@@ -508,8 +525,10 @@ piped() {
 @test "output is not lost at exit: all of seq 100000 reaches the terminal" {
     tm_start
     host_clear
-    type_line '"$RUN" "$ROOTFS" seq 100000; echo "rc=$?"'
-    pane_started
+    # sdocker's stderr to a file: its start line would scroll out of
+    # tmux's history (still a pty: stdin and stdout are the terminal).
+    type_line '"$RUN" "$ROOTFS" seq 100000 2>"$T/seq.err"; echo "rc=$?"'
+    pane_started "$BATS_TEST_TMPDIR/seq.err"
     wait_screen '^rc=0$'
     screen | grep -A1 -x '99999' | grep -qx '100000' ||
         fail "the last lines of seq did not arrive:" "$(screen)"
@@ -692,6 +711,29 @@ piped() {
     piped run_out10 '"$RUN" -t "$ROOTFS" head -c 10485760 /dev/zero 2>"$E" | wc -c'
     [[ $status == 0 && $output == 10485760 ]] ||
         fail "10 MiB written to the pty, $output bytes out (status $status)"
+}
+
+@test "-T in a terminal: Ctrl-C reaches the command through sdocker_run --init and sdocker_exec" {
+    local ecid
+    exec_container
+    ecid=$CID
+    tm_start
+    # The command has a session of its own, out of the terminal's
+    # foreground process group: sdocker passes the terminal's SIGINT on.
+    # (A PID 1 without handlers would drop it, hence --init.)  The host
+    # terminal, cooked, echoes the ^C before the status.
+    host_clear
+    type_line '"$RUN" -T --init "$ROOTFS" sleep 100; echo "rc=$?"'
+    pane_started
+    poll "$SDOCKER_TEST_TIMEOUT" fg_sleep_any "$CID" || fail "container $CID never ran sleep"
+    keys C-c
+    wait_screen '^(\^C)?rc=130$'
+    host_clear
+    type_line "\"\$EXEC\" -T $ecid -- sleep 100; echo \"rc=\$?\""
+    poll "$SDOCKER_TEST_TIMEOUT" fg_sleep_any "$ecid" || fail "the exec'd sleep never ran"
+    keys C-c
+    wait_screen '^(\^C)?rc=130$'
+    comm_is "$ecid" sleep || fail "container $ecid is no longer running sleep"
 }
 
 # --- no fd of the host terminal in the container ---------------------------------------
