@@ -220,3 +220,46 @@ refused_at_setup() {
     run -127 --separate-stderr "$RUN" "$r"
     [[ $(stderr_lines_without_start) == "sdocker_run: "*"/bin/bash"*"No such file or directory" ]] || fail "$stderr"
 }
+
+# --- sdocker_exec -------------------------------------------------------------
+# The same rules for the other tool: 125, nothing on stdout, one
+# "sdocker_exec: " line naming the problem (and, for a usage error, the Try
+# line), nothing created.  Refusals that need a running container (a
+# recycled pid, a wrong ROOTFS, a container exiting mid-join) are in
+# exec.bats.
+
+# exec_bad PATTERN ARG...: sdocker_exec ARG... is refused at once.
+exec_bad() {
+    local pattern=$1 try="Try 'sdocker_exec --help' for more information."
+    shift
+    run --separate-stderr "$EXEC" "$@"
+    [[ $status == 125 ]] || fail "status $status, expected 125; stderr:" "$stderr"
+    [[ -z $output ]] || fail "something on stdout:" "$output"
+    [[ ${stderr_lines[0]} == "sdocker_exec: "* ]] || fail "the first line does not start with 'sdocker_exec: ':" "$stderr"
+    grep -Eq -- "$pattern" <<<"${stderr_lines[0]}" || fail "the message does not match /$pattern/:" "$stderr"
+    [[ ${#stderr_lines[@]} == 1 ]] || [[ ${#stderr_lines[@]} == 2 && ${stderr_lines[1]} == "$try" ]] ||
+        fail "expected one line (and at most the Try line), got:" "$stderr"
+}
+
+# A pid that no process has: above every pid in use, below pid_max.
+free_pid() {
+    local p
+    p=$(($(cat /proc/sys/kernel/pid_max) - 1))
+    while [[ -e /proc/$p ]]; do p=$((p - 1)); done
+    echo "$p"
+}
+
+@test "bad input: sdocker_exec without an id"           { exec_bad 'missing container ID'; }
+@test "bad input: sdocker_exec id not a number"         { exec_bad "'abc' is not a container id" abc; }
+@test "bad input: sdocker_exec id with junk"            { exec_bad "'12abc' is not a container id" 12abc; }
+@test "bad input: sdocker_exec id empty"                { exec_bad "'' is not a container id" ''; }
+@test "bad input: sdocker_exec id negative"             { exec_bad "is not a container id|unknown option" -1; }
+@test "bad input: sdocker_exec id 0"                    { exec_bad "'0' is not a container id" 0; }
+@test "bad input: sdocker_exec id above pid_max range"  { exec_bad "'4194305' is not a container id" 4194305; }
+@test "bad input: sdocker_exec id of 30 digits"         { exec_bad "is not a container id" "$(long 9 30)"; }
+@test "bad input: sdocker_exec unknown option"          { exec_bad "unknown option '--bogus'" --bogus 1; }
+@test "bad input: sdocker_exec option with a value"     { exec_bad "option '--tty' takes no value" --tty=1 1; }
+@test "bad input: sdocker_exec pid 1, not a container"  { exec_bad 'process 1 is not an sdocker container' 1; }
+@test "bad input: sdocker_exec the test's own shell"    { exec_bad "process $$ is not an sdocker container" "$$"; }
+@test "bad input: sdocker_exec a pid nobody has"        { exec_bad 'no running container with id' "$(free_pid)"; }
+@test "bad input: sdocker_exec empty COMMAND"           { exec_bad 'COMMAND is an empty string' 1 -- ''; }
