@@ -26,7 +26,7 @@ RUN_OBJS := sdocker_run.o container.o ipc.o resource.o state.o tty.o $(COMMON)
 EXEC_OBJS := sdocker_exec.o container.o resource.o state.o tty.o $(COMMON)
 HEADERS  := $(wildcard *.h)
 
-.PHONY: all clean rootfs test unit help
+.PHONY: all clean distclean rootfs test unit help
 all: $(TOOLS) $(PAYLOADS)
 
 %.o: %.c $(HEADERS)
@@ -64,10 +64,22 @@ test: all rootfs $(UNIT_TESTS)
 clean:
 	rm -f *.o $(TOOLS) $(PAYLOADS) tests/unit/*.test
 
+# The rootfs is a build output too, but rebuilding it takes a while, so
+# only distclean removes what make rootfs copied (the skeleton stays).
+distclean: clean
+	git clean -fdXq -- rootfs
+
 help:
-	@echo "make            build sdocker_run, sdocker_exec and the demo payloads"
-	@echo "make rootfs     assemble rootfs/ from the host's binaries (offline)"
-	@echo "make test       unit and integration tests (as root)"
-	@echo "make clean      remove every build output"
+	@echo "make               build sdocker_run, sdocker_exec and the demo payloads"
+	@echo "make rootfs        assemble rootfs/ from the host's binaries (offline)"
+	@echo "make test          unit and integration tests (as root): README's test command"
+	@echo "make test-v2       the limit tests in a cgroup v2 qemu guest"
+	@echo "make soak          faults and load (soak-short: the CI version)"
+	@echo "make test-debug    the suite against an ASan+UBSan build"
+	@echo "make test-valgrind memcheck on a run and an exec"
+	@echo "make fuzz          the parsers' libFuzzer harnesses (fuzz-regress: replay only)"
+	@echo "make bench         the benchmarks, into bench/RESULTS.md (bench-quick: CI's)"
+	@echo "make install       tools, man pages, completion (PREFIX, DESTDIR)"
+	@echo "make clean         remove every build output but the rootfs (distclean: it too)"
 
 -include mk/*.mk
