@@ -52,16 +52,18 @@ int state_lock(int operation)
 
 	if (ensure_dir() < 0)
 		return -1;
-	fd = open(SDOCKER_STATE_DIR "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* The lock is on the directory itself: a lock file would be one more
+	 * thing left on the host when no container runs. */
+	fd = open(SDOCKER_STATE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		warn("open %s/lock", SDOCKER_STATE_DIR);
+		warn("open %s", SDOCKER_STATE_DIR);
 		return -1;
 	}
 	while (flock(fd, operation) < 0) {
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK)
-			warn("flock %s/lock", SDOCKER_STATE_DIR);
+			warn("flock %s", SDOCKER_STATE_DIR);
 		close(fd);
 		return -1;
 	}
@@ -399,7 +401,9 @@ static int stale_entries(void)
 			n++;	/* a temp record: rare, let the sweep judge it */
 			continue;
 		}
-		if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && !record_owned((pid_t)id))
+		if (strcmp(e->d_name, "lock") == 0)
+			n++;	/* the first builds' lock file: the sweep removes it */
+		else if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && !record_owned((pid_t)id))
 			n++;
 	}
 	closedir(d);
@@ -471,6 +475,9 @@ int state_sweep(int thorough, int report)
 	/* After the records: a v2 directory made by clone_into_cgroup() before
 	 * its record was written has no record, and a dead pid. */
 	cg_sweep_v2_orphans(id_in_use, 0);
+	/* The lock file of the first builds, unused since the lock moved to
+	 * the directory. */
+	unlink(SDOCKER_STATE_DIR "/lock");
 	state_unlock(lock);
 	return swept;
 }

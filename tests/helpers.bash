@@ -289,7 +289,7 @@ leftovers() {
             fi
         done <"$BATS_TEST_TMPDIR/ids"
     fi
-    # /run/sdocker: only the lock stays.
+    # /run/sdocker: nothing stays (an old build's lock file is let be).
     if [[ -d $STATE_DIR ]]; then
         for e in "$STATE_DIR"/* "$STATE_DIR"/.[!.]*; do
             [[ -e $e || -L $e ]] || continue
