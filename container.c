@@ -232,11 +232,8 @@ void container_make_env(char **envp, size_t n, char *storage, size_t size,
 	envp[k] = NULL;
 }
 
-void container_exec(char *const argv[], char **envp)
+void container_close_extra_fds(void)
 {
-	extern char **environ;
-	int saved;
-
 	/* Whatever the caller left open (a directory, a socket) must not reach
 	 * the container: an inherited fd of a host directory is a way out of
 	 * the rootfs (runc's CVE-2024-21626 was one).  close_range(2) needs
@@ -245,6 +242,14 @@ void container_exec(char *const argv[], char **envp)
 		for (int fd = 3; fd < 1024; fd++)
 			close(fd);
 	}
+}
+
+void container_exec(char *const argv[], char **envp)
+{
+	extern char **environ;
+	int saved;
+
+	container_close_extra_fds();
 	/* execvp searches the PATH of the current environment, not of the
 	 * envp it is given, so the clean environment goes in first. */
 	environ = envp;

@@ -31,6 +31,9 @@ int container_bring_up_lo(void);
 void container_make_env(char **envp, size_t n, char *storage, size_t size,
 			const char *hostname);
 
+/* Close every fd above 2: nothing of the host's reaches the container. */
+void container_close_extra_fds(void);
+
 /* execvp the command with envp; on failure print "PROG: exec CMD: reason"
  * and _exit(127) when it is not found, _exit(126) otherwise. */
 __attribute__((noreturn)) void container_exec(char *const argv[], char **envp);

@@ -172,6 +172,17 @@ static int read_mounts(struct cgroup *cg)
 	return 0;
 }
 
+/* The mounts for a sweep: those cg_init() found, or a fresh look when it
+ * did not run (--cleanup). */
+static int known_mounts(struct cgroup *cg)
+{
+	memset(cg, 0, sizeof *cg);
+	if (!mounts_seen_valid)
+		return read_mounts(cg);
+	memcpy(cg->mnt, mounts_seen, sizeof cg->mnt);
+	return 0;
+}
+
 int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct)
 {
 	memset(cg, 0, sizeof *cg);
@@ -579,12 +590,7 @@ int cg_sweep_v2_orphans(int (*in_use)(pid_t id), int dry_run)
 
 	int found = 0;
 
-	memset(&cg, 0, sizeof cg);
-	if (mounts_seen_valid)
-		memcpy(cg.mnt, mounts_seen, sizeof cg.mnt);
-	else if (read_mounts(&cg) < 0)
-		return 0;
-	if (cg.mnt[CG_MEMORY].version != 2
+	if (known_mounts(&cg) < 0 || cg.mnt[CG_MEMORY].version != 2
 	    || fmt_path(parent, sizeof parent, "%s/sdocker", cg.mnt[CG_MEMORY].path) < 0)
 		return 0;
 	d = opendir(parent);
@@ -603,15 +609,6 @@ int cg_sweep_v2_orphans(int (*in_use)(pid_t id), int dry_run)
 	}
 	closedir(d);
 	return found;
-}
-
-int cg_add_pid(struct cgroup *cg, pid_t pid)
-{
-	for (int c = 0; c < CG_NCTRL; c++) {
-		if (owns_dir(cg, c) && cg_write(cg->dir[c], "cgroup.procs", "%d", (int)pid) < 0)
-			return -1;
-	}
-	return 0;
 }
 
 /* Find "key value" in a flat-keyed file like memory.events or cpu.stat. */
@@ -762,10 +759,7 @@ void cg_remove_stale_by_id(pid_t id, int report)
 	struct cgroup cg;
 	char dir[PATH_MAX];
 
-	memset(&cg, 0, sizeof cg);
-	if (mounts_seen_valid)
-		memcpy(cg.mnt, mounts_seen, sizeof cg.mnt);
-	else if (read_mounts(&cg) < 0)
+	if (known_mounts(&cg) < 0)
 		return;
 	for (int c = 0; c < CG_NCTRL; c++) {
 		if (cg.mnt[c].path[0] == '\0'

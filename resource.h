@@ -84,9 +84,6 @@ int cg_open_dir(struct cgroup *cg);
  * count them.  Returns how many there were. */
 int cg_sweep_v2_orphans(int (*in_use)(pid_t id), int dry_run);
 
-/* Move pid into every one of the container's cgroups. */
-int cg_add_pid(struct cgroup *cg, pid_t pid);
-
 /* Called by the container's (single-threaded) init itself, before it
  * leaves the host's mount tree: move into every one of its cgroups.  On v1
  * it writes 0 to `tasks`, which spares the kernel's global threadgroup

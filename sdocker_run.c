@@ -363,8 +363,7 @@ static __attribute__((noreturn)) void mini_init(char **argv, char **envp,
 		container_exec(argv, envp);
 	}
 	/* Keep nothing of the host's but the standard streams. */
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
-		(void)0;
+	container_close_extra_fds();
 	for (;;) {
 		siginfo_t si;
 		int sig = sigwaitinfo(&all, &si), status;
