@@ -11,6 +11,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -176,6 +177,14 @@ int container_mount_pseudo_fs(void)
 	 * host's ptys are not visible in it. */
 	return do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 			"newinstance,ptmxmode=0666,mode=0620,gid=5");
+}
+
+int container_new_netns(void)
+{
+	TRACE("unshare(CLONE_NEWNET)   (meanwhile, the parent makes the cgroups)");
+	if (unshare(CLONE_NEWNET) < 0)
+		return step_failed("unshare(CLONE_NEWNET)");
+	return 0;
 }
 
 int container_bring_up_lo(void)

@@ -24,6 +24,9 @@ int container_enter_rootfs(const char *rootfs);
 /* proc, sysfs (read-only), a tmpfs /dev with the usual nodes and links,
  * and a new devpts instance on /dev/pts. */
 int container_mount_pseudo_fs(void);
+/* A network namespace of our own: it holds lo only, and lo is down until
+ * container_bring_up_lo(). */
+int container_new_netns(void);
 int container_bring_up_lo(void);
 
 /* Build the clean environment both tools give the command: PATH, HOME,

@@ -77,7 +77,8 @@ int ipc_create(struct ipc_channel *ch, size_t size)
 	}
 	TRACE("semget(IPC_PRIVATE, %d, 0600) = %d   shmget(IPC_PRIVATE, %zu, 0600) = %d (IPC_RMID at once)",
 	      IPC_NSEMS, ch->semid, size, shmid);
-	memset(ch->shm, 0, size);
+	/* No memset: a new segment is zero-filled (shmget(2)), and touching
+	 * it all would only fault in pages that the child copies again. */
 	return 0;
 fail:
 	ipc_destroy(ch);

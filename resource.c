@@ -128,9 +128,54 @@ int cg_parse_mountinfo_line(const char *line, char *mnt, size_t mntsize,
 static struct cgroup_mount mounts_seen[CG_NCTRL];
 static int mounts_seen_valid;
 
+/* Empty every field; the paths need only their first byte. */
+void cg_clear(struct cgroup *cg)
+{
+	cg->id = 0;
+	cg->want = 0;
+	cg->made = 0;
+	cg->v2_into_fd = -1;
+	for (int c = 0; c < CG_NCTRL; c++) {
+		cg->mnt[c].path[0] = '\0';
+		cg->mnt[c].version = 0;
+		cg->dir[c][0] = '\0';
+	}
+}
+
+static int all_on_v1(const struct cgroup *cg)
+{
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if (cg->mnt[c].path[0] == '\0')
+			return 0;
+	}
+	return 1;
+}
+
+/* The paths only, not the buffers around them. */
+static void copy_mounts(struct cgroup_mount *to, const struct cgroup_mount *from)
+{
+	for (int c = 0; c < CG_NCTRL; c++) {
+		strcpy(to[c].path, from[c].path);
+		to[c].version = from[c].version;
+	}
+}
+
+/* Controller c lives at mnt (version 1 or 2). */
+static int set_mount(struct cgroup *cg, int c, const char *mnt, int version)
+{
+	if (strlen(mnt) >= sizeof cg->mnt[c].path) {
+		warnx("cgroup mount %s: a path of more than %d bytes is not supported", mnt,
+		      CG_PATH_MAX - 1);
+		return -1;
+	}
+	strcpy(cg->mnt[c].path, mnt);
+	cg->mnt[c].version = version;
+	return 0;
+}
+
 static int read_mounts(struct cgroup *cg)
 {
-	char v2[PATH_MAX] = "", line[4096], mnt[PATH_MAX], path[PATH_MAX + 32];
+	char v2[PATH_MAX] = "", line[4096], mnt[PATH_MAX], path[PATH_MAX + 32], buf[16384];
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	int version;
 	unsigned ctrls;
@@ -139,35 +184,38 @@ static int read_mounts(struct cgroup *cg)
 		warn("open /proc/self/mountinfo");
 		return -1;
 	}
+	/* The kernel writes mountinfo anew for every read(2), from where the
+	 * last one stopped: one large read instead of stdio's 1 KiB ones. */
+	setvbuf(f, buf, _IOFBF, sizeof buf);
 	while (fgets(line, sizeof line, f)) {
 		if (cg_parse_mountinfo_line(line, mnt, sizeof mnt, &version, &ctrls) != 1)
 			continue;
 		if (version == 2 && v2[0] == '\0')
 			strcpy(v2, mnt);
 		for (int c = 0; c < CG_NCTRL; c++) {
-			if ((ctrls & BIT(c)) && cg->mnt[c].path[0] == '\0') {
-				strcpy(cg->mnt[c].path, mnt);
-				cg->mnt[c].version = 1;
+			if ((ctrls & BIT(c)) && cg->mnt[c].path[0] == '\0'
+			    && set_mount(cg, c, mnt, 1) < 0) {
+				fclose(f);
+				return -1;
 			}
 		}
 	}
 	fclose(f);
 	/* A controller that no v1 hierarchy holds may be on the unified one, if
 	 * its root lists it (on a hybrid host it lists nothing). */
-	if (v2[0] && fmt_path(path, sizeof path, "%s/cgroup.controllers", v2) == 0
+	if (v2[0] && !all_on_v1(cg) && fmt_path(path, sizeof path, "%s/cgroup.controllers", v2) == 0
 	    && read_file(path, line, sizeof line) >= 0) {
 		ctrls = ctrl_bits_from_list(line);
 		/* v2 has no cpuacct: CPU usage is part of the cpu controller. */
 		if (ctrls & BIT(CG_CPU))
 			ctrls |= BIT(CG_CPUACCT);
 		for (int c = 0; c < CG_NCTRL; c++) {
-			if ((ctrls & BIT(c)) && cg->mnt[c].path[0] == '\0') {
-				strcpy(cg->mnt[c].path, v2);
-				cg->mnt[c].version = 2;
-			}
+			if ((ctrls & BIT(c)) && cg->mnt[c].path[0] == '\0'
+			    && set_mount(cg, c, v2, 2) < 0)
+				return -1;
 		}
 	}
-	memcpy(mounts_seen, cg->mnt, sizeof mounts_seen);
+	copy_mounts(mounts_seen, cg->mnt);
 	mounts_seen_valid = 1;
 	return 0;
 }
@@ -176,17 +224,16 @@ static int read_mounts(struct cgroup *cg)
  * did not run (--cleanup). */
 static int known_mounts(struct cgroup *cg)
 {
-	memset(cg, 0, sizeof *cg);
+	cg_clear(cg);
 	if (!mounts_seen_valid)
 		return read_mounts(cg);
-	memcpy(cg->mnt, mounts_seen, sizeof cg->mnt);
+	copy_mounts(cg->mnt, mounts_seen);
 	return 0;
 }
 
 int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct)
 {
-	memset(cg, 0, sizeof *cg);
-	cg->v2_into_fd = -1;
+	cg_clear(cg);
 	if (read_mounts(cg) < 0)
 		return -1;
 	cg->want = BIT(CG_MEMORY) | BIT(CG_CPU);
@@ -316,7 +363,7 @@ int cg_join_cgroups_of(pid_t target, char *err, size_t errsize)
 			return -1;
 		}
 		/* "0" to v1's tasks: a single-threaded process moving itself
-		 * spares the global lock (see cg_enter_self()). */
+		 * spares the global lock (see cg_self_files()). */
 		if (fmt_path(path_procs, sizeof path_procs, "%s/%s", dir,
 			     version == 1 ? "tasks" : "cgroup.procs") < 0)
 			return -1;
@@ -527,9 +574,9 @@ fail:
 	return -1;
 }
 
-int cg_enter_self(const struct cgroup *cg, char *err, size_t errsize)
+int cg_self_files(const struct cgroup *cg, char *list, size_t size)
 {
-	char path[PATH_MAX + 16];
+	size_t used = 0;
 
 	for (int c = 0; c < CG_NCTRL; c++) {
 		/* Writing a pid to cgroup.procs takes cgroup_threadgroup_rwsem
@@ -537,15 +584,28 @@ int cg_enter_self(const struct cgroup *cg, char *err, size_t errsize)
 		 * ms on this kind of machine, most of a container's start.  A
 		 * thread that moves itself ("0") through v1's per-thread
 		 * `tasks` file cannot exit or exec meanwhile, so the kernel
-		 * skips that lock (cgroup_procs_write_start()).  We are single
-		 * threaded, so the thread is the whole process.  v2 has no
-		 * such file outside threaded subtrees: cgroup.procs there. */
+		 * skips that lock (cgroup_procs_write_start()).  The container's
+		 * init is single threaded, so the thread is the whole process.
+		 * v2 has no such file outside threaded subtrees: cgroup.procs. */
 		const char *file = cg->mnt[c].version == 1 ? "tasks" : "cgroup.procs";
+		int n;
 
 		if (!owns_dir(cg, c))
 			continue;
-		if (fmt_path(path, sizeof path, "%s/%s", cg->dir[c], file) < 0)
+		n = snprintf(list + used, size - used, "%s/%s", cg->dir[c], file);
+		if (n < 0 || (size_t)n + 1 >= size - used) {
+			warnx("cgroup paths of container %d: more than %zu bytes", (int)cg->id, size);
 			return -1;
+		}
+		used += (size_t)n + 1;
+	}
+	list[used] = '\0';
+	return 0;
+}
+
+int cg_enter_self(const char *list, char *err, size_t errsize)
+{
+	for (const char *path = list; *path; path += strlen(path) + 1) {
 		TRACE("write %s = 0   (moves itself in)", path);
 		if (write_file(path, "0") < 0) {
 			snprintf(err, errsize, "write %s = 0: %s", path, strerror(errno));
@@ -553,6 +613,13 @@ int cg_enter_self(const struct cgroup *cg, char *err, size_t errsize)
 		}
 	}
 	return 0;
+}
+
+int cg_v2_likely(void)
+{
+	struct statfs sfs;
+
+	return statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 int cg_single_v2(const struct cgroup *cg)
@@ -590,6 +657,10 @@ int cg_sweep_v2_orphans(int (*in_use)(pid_t id), int dry_run)
 
 	int found = 0;
 
+	/* Most hosts keep memory on v1: then there is no sdocker/ parent, and
+	 * no reason to fill a struct cgroup (ten pages) to find that out. */
+	if (mounts_seen_valid && mounts_seen[CG_MEMORY].version != 2)
+		return 0;
 	if (known_mounts(&cg) < 0 || cg.mnt[CG_MEMORY].version != 2
 	    || fmt_path(parent, sizeof parent, "%s/sdocker", cg.mnt[CG_MEMORY].path) < 0)
 		return 0;

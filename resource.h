@@ -42,8 +42,14 @@ struct cg_stats {
 	int have_cpu_usage, have_memory_peak;
 };
 
+/* The longest cgroup mount path or container directory sdocker takes,
+ * with its NUL.  Not PATH_MAX: a struct cgroup holds ten of them, and ten
+ * pages of stack to fault in were a measurable part of a start; real
+ * mount points are a few dozen bytes.  A longer one is refused by name. */
+#define CG_PATH_MAX 512
+
 struct cgroup_mount {
-	char path[PATH_MAX];	/* empty when the controller is not mounted */
+	char path[CG_PATH_MAX];	/* empty when the controller is not mounted */
 	int version;		/* 1 or 2 */
 };
 
@@ -51,7 +57,7 @@ struct cgroup {
 	pid_t id;
 	struct cgroup_mount mnt[CG_NCTRL];
 	unsigned want;			/* bit per enum cg_ctrl */
-	char dir[CG_NCTRL][PATH_MAX];	/* the container's directory, or "" */
+	char dir[CG_NCTRL][CG_PATH_MAX];	/* the container's directory, or "" */
 	unsigned made;			/* bit per controller: we did mkdir */
 	int v2_into_fd;			/* for clone3(CLONE_INTO_CGROUP), or -1 */
 };
@@ -60,6 +66,15 @@ struct cgroup {
  * memory and cpu always, the others as the limits and want_cpuacct ask.
  * Prints and returns -1 when a needed controller is not mounted. */
 int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct);
+
+/* An empty struct: nothing found, nothing made.  cg_read_stats() and
+ * cg_destroy() do nothing on it.  (cg_init() starts with it.) */
+void cg_clear(struct cgroup *cg);
+
+/* Is /sys/fs/cgroup a cgroup2 mount, as on a host without v1?  Only a
+ * hint for the order of the start (see sdocker_run.c): it decides nothing
+ * that cg_init() would not find out. */
+int cg_v2_likely(void);
 
 /* Name the container's directories after its id, without creating them
  * (so that they can be recorded first).  Prints and returns -1 if a path
@@ -84,12 +99,19 @@ int cg_open_dir(struct cgroup *cg);
  * count them.  Returns how many there were. */
 int cg_sweep_v2_orphans(int (*in_use)(pid_t id), int dry_run);
 
+/* The files through which the container's init moves itself into its
+ * cgroups (after cg_create), NUL-separated and ended by an empty string:
+ * the parent hands them over in shared memory, so that the child needs no
+ * copy of the struct, which does not exist yet when it is cloned.
+ * Returns 0, or -1 (printed) when they do not fit in size bytes. */
+int cg_self_files(const struct cgroup *cg, char *list, size_t size);
+
 /* Called by the container's (single-threaded) init itself, before it
- * leaves the host's mount tree: move into every one of its cgroups.  On v1
- * it writes 0 to `tasks`, which spares the kernel's global threadgroup
- * lock (see resource.c).  On failure returns -1 and describes the failed
- * write in err, without printing. */
-int cg_enter_self(const struct cgroup *cg, char *err, size_t errsize);
+ * leaves the host's mount tree: write 0 to each file of the list.  On v1
+ * that is `tasks`, which spares the kernel's global threadgroup lock (see
+ * resource.c).  On failure returns -1 and describes the failed write in
+ * err, without printing. */
+int cg_enter_self(const char *list, char *err, size_t errsize);
 
 /* Read the OOM kills and the memory limit, and with `all` also usage,
  * throttling and peak memory (what --report shows). */

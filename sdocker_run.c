@@ -48,8 +48,10 @@
 /* Room for "@<pid>" after the name: pids have at most 7 digits (4194304). */
 #define HOSTNAME_MAX_LEN 56
 #define SETUP_TIMEOUT_MS 60000
-/* The namespaces sdocker_run clones into; IPC comes later (see ipc.c). */
-#define NS_FLAGS (CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET)
+/* The namespaces sdocker_run clones into.  The child makes its network
+ * namespace itself, first thing (see child_main), and IPC comes last (see
+ * ipc.c). */
+#define NS_FLAGS (CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS)
 
 /* What travels through the shared memory segment. */
 struct handoff {
@@ -57,6 +59,7 @@ struct handoff {
 	char rootfs[PATH_MAX];		/* parent -> child */
 	char hostname[HOST_NAME_MAX + 1];	/* parent -> child: "<name>@<id>" */
 	int pty_index;			/* parent -> child (tty mode): /dev/pts/N */
+	char cgroup_files[PATH_MAX];	/* parent -> child: see cg_self_files() */
 	int failed;			/* child -> parent */
 	char error[512];		/* child -> parent: the failed step */
 };
@@ -394,12 +397,12 @@ static pid_t clone_container(unsigned long flags)
 }
 
 static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct options *o,
-						  struct tty_session *tty, struct cgroup *cg,
-						  int in_cgroup)
+						  struct tty_session *tty)
 {
 	struct handoff *h = ch->shm;
 	char *envp[8], envbuf[512];
 	sigset_t orig_mask, forwarded;
+	int setup_failed;
 
 	trace_prefix = "[child] ";
 	sigemptyset(&forwarded);
@@ -409,19 +412,27 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 	 * semaphore covers the moment before this call takes effect. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	default_signals();
+	container_set_error_sink(h->error, sizeof h->error);
+	/* The network namespace first, before GO.  Making one is the dearest
+	 * step of a start (the kernel runs every protocol's per-namespace
+	 * setup: about 0.5 ms here, more than all our mounts), and nothing in
+	 * it needs the id: done here, it runs on the other CPU while the
+	 * parent writes the record and makes our cgroups, instead of inside
+	 * the parent's clone(), before them.  A failure is reported after GO,
+	 * when the parent listens. */
+	setup_failed = container_new_netns() < 0 || container_bring_up_lo() < 0;
 	if (ipc_wait(ch, IPC_SEM_GO, SETUP_TIMEOUT_MS, ipc_parent_alive, ch) < 0)
 		_exit(EXIT_SDOCKER);	/* the parent is gone: nobody to report to */
 	TRACE("semop(GO) returned: id %d, rootfs %s, hostname %s read from shared memory",
 	      (int)h->id, h->rootfs, h->hostname);
-	container_set_error_sink(h->error, sizeof h->error);
-	/* Our cgroups first, while /sys/fs/cgroup is still in sight: the
-	 * parent made them and wrote the limits; we move ourselves in. */
-	if ((!in_cgroup && (cg_set_id(cg, h->id) < 0
-			    || cg_enter_self(cg, h->error, sizeof h->error) < 0))
+	/* Our cgroups next, while /sys/fs/cgroup is still in sight: the
+	 * parent made them, wrote the limits and listed the files through
+	 * which we move ourselves in (none if clone3 started us inside). */
+	if (setup_failed
+	    || cg_enter_self(h->cgroup_files, h->error, sizeof h->error) < 0
 	    || container_set_hostname(h->hostname) < 0
 	    || container_enter_rootfs(h->rootfs) < 0	/* private mounts, pivot_root */
-	    || container_mount_pseudo_fs() < 0		/* proc, sys, dev, dev/pts */
-	    || container_bring_up_lo() < 0)
+	    || container_mount_pseudo_fs() < 0)		/* proc, sys, dev, dev/pts */
 		h->failed = 1;
 	container_make_env(envp, sizeof envp / sizeof envp[0], envbuf, sizeof envbuf, h->hostname);
 	/* The parent forwards signals from READY on.  Without --init they reach
@@ -531,15 +542,20 @@ static void print_report(pid_t id, int status, const struct cg_stats *st, double
  * in_cgroup, clone3 already started the child inside its cgroups, under the
  * shared state lock `lock`, which this releases. */
 static int start_container(struct ipc_channel *ch, const struct options *o,
-			   struct cgroup *cg, struct tty_session *tty, pid_t pid,
+			   struct cgroup *cg, int cg_found, struct tty_session *tty, pid_t pid,
 			   int in_cgroup, int lock, int *record_lock)
 {
 	struct handoff *h = ch->shm;
 	struct state_info st;
 	int rc = -1;
 
-	memset(&st, 0, sizeof st);
+	/* Field by field, not memset: the struct spans ten pages (eight
+	 * PATH_MAX cgroup slots, mostly unused), and faulting them in is a
+	 * measurable part of a start. */
 	st.pid = pid;
+	st.ncgroups = 0;
+	st.ready = 0;
+	st.command[0] = '\0';
 	strcpy(st.rootfs, o->rootfs);
 	snprintf(st.hostname, sizeof st.hostname, "%s", o->hostname);
 	for (int i = 0, used = 0; o->argv[i] && used < (int)sizeof st.command - 1; i++)
@@ -549,6 +565,11 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 		warn("read /proc/%d/stat", (int)pid);
 		goto out;
 	}
+	/* The hierarchies, unless the clone3 path needed them before the
+	 * clone: reading mountinfo is the dearest part of this step, and the
+	 * child is busy with its network namespace meanwhile. */
+	if (!cg_found && cg_init(cg, &o->lim, o->report) < 0)
+		goto out;
 	/* The record comes before the cgroups: if we are killed between the
 	 * two, the sweep still knows which directories were ours.  The shared
 	 * lock keeps a sweep from judging us while we are half made.  (The
@@ -565,7 +586,8 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 		goto out;
 	/* mkdir, limits; the child moves itself in when it has GO, long
 	 * before its command runs. */
-	if (!in_cgroup && cg_create(cg, &o->lim) < 0)
+	if (!in_cgroup && (cg_create(cg, &o->lim) < 0
+			   || cg_self_files(cg, h->cgroup_files, sizeof h->cgroup_files) < 0))
 		goto out;
 	state_unlock(lock);
 	lock = -1;
@@ -666,7 +688,7 @@ static pid_t clone_into_cgroup(struct cgroup *cg, const struct cg_limits *lim,
 		pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
 		if (pid >= 0) {
 			if (pid > 0)
-				TRACE("clone3(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET|"
+				TRACE("clone3(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|"
 				      "CLONE_INTO_CGROUP, set_tid {1, %d}, cgroup %s) = %d",
 				      (int)tids[1], cg->dir[CG_MEMORY], (int)pid);
 			return pid;
@@ -718,16 +740,23 @@ int main(int argc, char **argv)
 	struct cgroup cg;
 	struct tty_session tty;
 	struct timespec t0;
-	int status, rc = EXIT_SDOCKER, pidfd, lock = -1, in_cgroup = 1, record_lock = -1;
+	int status, rc = EXIT_SDOCKER, pidfd, lock = -1, in_cgroup = 1, record_lock = -1, cg_found = 0;
 	pid_t pid;
 
 	parse_options(argc, argv, &o);		/* 1: nothing exists yet */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (cg_init(&cg, &o.lim, o.report) < 0)	/* find the hierarchies */
-		return EXIT_SDOCKER;
+	cg_clear(&cg);
 	forward_signals();
 	if (tty_prepare(&tty, o.tty) < 0)
 		return EXIT_SDOCKER;
+	/* On a pure v2 host the child is born in its cgroup (clone3), which
+	 * needs the hierarchy before the clone.  Elsewhere it is found in step
+	 * 4, while the child makes its network namespace. */
+	if (cg_v2_likely()) {
+		if (cg_init(&cg, &o.lim, o.report) < 0)
+			goto out_tty;
+		cg_found = 1;
+	}
 	if (ipc_create(&ch, sizeof(struct handoff)) < 0)	/* 2 */
 		goto out_tty;
 
@@ -737,7 +766,7 @@ int main(int argc, char **argv)
 	}
 	/* 3: on a pure v2 host straight into the cgroup, else the classic way. */
 	pid = -2;
-	if (cg_single_v2(&cg) && !getenv("SDOCKER_NO_CLONE3"))
+	if (cg_found && cg_single_v2(&cg) && !getenv("SDOCKER_NO_CLONE3"))
 		pid = clone_into_cgroup(&cg, &o.lim, NS_FLAGS, &lock);
 	if (pid == -2) {
 		in_cgroup = 0;
@@ -745,10 +774,9 @@ int main(int argc, char **argv)
 		lock = -1;
 		pid = clone_container(NS_FLAGS);
 		if (pid > 0)
-			TRACE("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET|SIGCHLD) = %d",
-			      (int)pid);
+			TRACE("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|SIGCHLD) = %d", (int)pid);
 		else if (pid < 0)
-			warn("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWNET)");
+			warn("clone(CLONE_NEWUTS|CLONE_NEWPID|CLONE_NEWNS)");
 	}
 	if (pid < 0) {
 		state_unlock(lock);
@@ -757,11 +785,11 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		if (lock >= 0)
 			close(lock);	/* the parent's to release, not ours */
-		child_main(&ch, &o, &tty, &cg, in_cgroup);
+		child_main(&ch, &o, &tty);
 	}
 	container_pid = pid;
 
-	if (start_container(&ch, &o, &cg, &tty, pid, in_cgroup, lock, &record_lock) < 0) { /* 4, 5 */
+	if (start_container(&ch, &o, &cg, cg_found, &tty, pid, in_cgroup, lock, &record_lock) < 0) { /* 4, 5 */
 		struct cg_stats st;
 		kill(pid, SIGKILL);
 		wait_child(pid);
