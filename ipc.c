@@ -7,9 +7,12 @@
  * and IPC_RMID (a SIGKILL during the ~1 ms clone of a network namespace is
  * enough).  Created in a namespace of our own, the kernel frees them when the
  * last process in that namespace exits, whatever killed it.  The child is
- * cloned into the same private namespace, so semop works across the pair,
- * and unshares a fresh one after the handshake: the container ends up with
- * an IPC namespace that holds nothing, neither the host's objects nor ours.
+ * cloned into the same private namespace, so semop works across the pair.
+ * That namespace is also the container's: after the handshake the child
+ * waits until the parent has removed both objects (ipc_wait_removed), so
+ * its command starts in an IPC namespace with nothing in it, neither the
+ * host's objects nor ours, without a second namespace to make.  (Before,
+ * the child unshared a fresh one: ~30 us more per start, and its teardown.)
  *
  * The segment is marked IPC_RMID right after shmat(): it stays usable by
  * everyone attached (the child inherits the attachment at clone) and is
@@ -139,8 +142,27 @@ void ipc_detach(struct ipc_channel *ch)
 	}
 }
 
+int ipc_wait_removed(struct ipc_channel *ch, int timeout_ms)
+{
+	int rc;
+
+	ipc_detach(ch);
+	/* Nobody posts GO any more: the wait ends when the set goes. */
+	rc = ipc_wait(ch, IPC_SEM_GO, timeout_ms, ipc_parent_alive, ch);
+	if (rc == 0) {
+		errno = EPROTO;	/* a GO nobody should have sent */
+		return -1;
+	}
+	if (errno == EIDRM || errno == EINVAL)
+		return 0;
+	return -1;
+}
+
 void ipc_destroy(struct ipc_channel *ch)
 {
+	/* The segment first: a child waiting in ipc_wait_removed() wakes at
+	 * IPC_RMID, and by then the segment must be gone too. */
+	ipc_detach(ch);
 	if (ch->semid >= 0) {
 		if (semctl(ch->semid, 0, IPC_RMID) < 0)
 			warn("semctl(semid %d, IPC_RMID)", ch->semid);
@@ -148,5 +170,4 @@ void ipc_destroy(struct ipc_channel *ch)
 			TRACE("semctl(%d, IPC_RMID) = 0   (handshake done, set removed)", ch->semid);
 		ch->semid = -1;
 	}
-	ipc_detach(ch);
 }

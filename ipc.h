@@ -8,7 +8,8 @@
  *
  * Both objects live in a private IPC namespace that ipc_create() makes for
  * the parent (see ipc.c): they can never outlive the two processes, even
- * when sdocker_run is killed with SIGKILL half-way through.
+ * when sdocker_run is killed with SIGKILL half-way through.  Emptied, that
+ * namespace is then the container's.
  */
 #ifndef SDOCKER_IPC_H
 #define SDOCKER_IPC_H
@@ -46,11 +47,17 @@ int ipc_wait(struct ipc_channel *ch, enum ipc_sem sem, int timeout_ms,
 /* For the child: is the parent that called ipc_create() still alive? */
 int ipc_parent_alive(void *ch);
 
-/* Remove the semaphore set (IPC_RMID) and detach the segment.  Safe on a
+/* Detach the segment and remove the semaphore set (IPC_RMID).  Safe on a
  * half-built channel and safe to call twice. */
 void ipc_destroy(struct ipc_channel *ch);
 
 /* Detach only (the child's side: it never removes what the parent owns). */
 void ipc_detach(struct ipc_channel *ch);
+
+/* The child's last step: detach, then wait until the parent's
+ * ipc_destroy() has removed the set, so that the namespace the two share
+ * (which becomes the container's) holds nothing.  Returns 0, or -1 with
+ * errno ETIMEDOUT or ESRCH (the parent died). */
+int ipc_wait_removed(struct ipc_channel *ch, int timeout_ms);
 
 #endif

@@ -9,8 +9,10 @@
  *
  * The parent's sequence, as main() runs it:
  *   1. parse and check every option (nothing is created before that);
- *   2. make the handshake objects, in a private IPC namespace (ipc.c);
- *   3. clone the child into new UTS, PID, mount and network namespaces;
+ *   2. make the handshake objects, in a private IPC namespace (ipc.c),
+ *      which becomes the container's once they are removed;
+ *   3. clone the child into new UTS, PID and mount namespaces (it makes
+ *      its network namespace itself, first thing);
  *   4. record it in /run/sdocker/<id>, create its cgroups, move it in;
  *   5. hand it its id, rootfs and hostname, post GO, wait for READY;
  *   6. forward signals and wait for it; read its cgroups' verdict (OOM);
@@ -49,8 +51,8 @@
 #define HOSTNAME_MAX_LEN 56
 #define SETUP_TIMEOUT_MS 60000
 /* The namespaces sdocker_run clones into.  The child makes its network
- * namespace itself, first thing (see child_main), and IPC comes last (see
- * ipc.c). */
+ * namespace itself, first thing (see child_main); its IPC namespace is the
+ * one ipc_create() made (see ipc.c). */
 #define NS_FLAGS (CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS)
 
 /* What travels through the shared memory segment. */
@@ -456,14 +458,12 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 		 * are done with it. */
 		ipc_post(ch, IPC_SEM_READY);
 	}
-	ipc_detach(ch);
-	/* Last, after the last semop: from here on the handshake's set is out
-	 * of reach, and the container has an IPC namespace with nothing in it. */
-	TRACE("unshare(CLONE_NEWIPC)");
-	if (unshare(CLONE_NEWIPC) < 0) {
-		warn("unshare(CLONE_NEWIPC)");
+	/* Last, after the last semop: wait until the parent has removed the
+	 * set and the segment, so that the IPC namespace we share with it,
+	 * ours from now on, holds nothing when the command starts. */
+	if (ipc_wait_removed(ch, SETUP_TIMEOUT_MS) < 0)
 		_exit(EXIT_SDOCKER);
-	}
+	TRACE("semop: EIDRM   (the parent removed the set: the IPC namespace is empty)");
 	/* Only now let go of the user's terminal: from here the command's
 	 * streams are the pty slave or the relay's pipes. */
 	if (tty_child_setup(tty) < 0) {
