@@ -181,7 +181,7 @@ int container_mount_pseudo_fs(void)
 
 int container_new_netns(void)
 {
-	TRACE("unshare(CLONE_NEWNET)   (meanwhile, the parent makes the cgroups)");
+	TRACE("unshare(CLONE_NEWNET)   (before GO: nothing in it needs the id)");
 	if (unshare(CLONE_NEWNET) < 0)
 		return step_failed("unshare(CLONE_NEWNET)");
 	return 0;

@@ -597,7 +597,7 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 	snprintf(h->hostname, sizeof h->hostname, "%s@%d", o->hostname, (int)pid);
 	/* Said before GO, so that it comes before anything the container prints. */
 	fprintf(stderr, "[+] start container with id %d\n", (int)pid);
-	TRACE("semop(GO)   (id, rootfs and hostname are in shared memory; its cgroups are ready)");
+	TRACE("semop(GO)   (id, hostname and cgroup files are in shared memory; its cgroups are ready)");
 	if (ipc_post(ch, IPC_SEM_GO) < 0) {
 		warn("semop(semid %d, GO)", ch->semid);
 		goto out;
