@@ -816,10 +816,14 @@ int main(int argc, char **argv)
 		goto out_cgroup;
 	}
 
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	tty_relay(&tty, pidfd);
-	if (pidfd >= 0)
-		close(pidfd);
+	/* Streams to carry: relay them until the child is gone (its pidfd
+	 * says when).  None, the usual case for a script: just wait. */
+	if (tty_has_relay(&tty)) {
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		tty_relay(&tty, pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
+	}
 	status = wait_child(pid);			/* 6 */
 	TRACE("waitpid(%d) = %s %d", (int)pid, WIFSIGNALED(status) ? "killed by signal" : "exited",
 	      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));

@@ -172,6 +172,17 @@ static int pump(struct chan *c)
 	return 0;
 }
 
+int tty_has_relay(const struct tty_session *t)
+{
+	if (t->use_pty)
+		return 1;
+	for (int i = 0; i < 3; i++) {
+		if (t->pipes[i][0] >= 0)
+			return 1;
+	}
+	return 0;
+}
+
 int tty_relay(struct tty_session *t, int pidfd)
 {
 	struct chan ch[3];

@@ -46,6 +46,10 @@ int tty_child_setup(struct tty_session *t);
  * drained, then restore the terminal exactly.  pidfd is the child's. */
 int tty_relay(struct tty_session *t, int pidfd);
 
+/* Has tty_relay() anything to carry (a pty, or a terminal stream through
+ * pipes)?  If not, the parent only needs to wait for the child. */
+int tty_has_relay(const struct tty_session *t);
+
 /* Restore the user's terminal if tty_relay changed it.  Safe anywhere,
  * any number of times (called on every exit path). */
 void tty_restore(void);
