@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -381,26 +382,38 @@ static int id_in_use(pid_t id)
 	return record_path(path, sizeof path, id) == 0 && stat(path, &sb) == 0;
 }
 
+/* Is pid a running process, not a zombie?  Asked without an fd: reading one
+ * byte at address 0 of its memory fails with EFAULT while it has memory (or
+ * EPERM, if it has but may not be read), and with ESRCH once it is gone or
+ * a zombie, whose exit released its memory (process_vm_readv(2) looks for
+ * the mm before anything else).  kill(pid, 0) cannot tell a zombie, and a
+ * container killed with its sdocker_run is one until the host's init reaps
+ * it (1-1.5 s late on some hosts). */
+static int running(pid_t pid)
+{
+	char byte;
+	struct iovec local = { &byte, 1 }, remote = { NULL, 1 };
+
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) < 0
+	       && (errno == EFAULT || errno == EPERM);
+}
+
 /* Without the global lock: is there anything a sweep would remove?  On most
  * runs there is not.  It costs a readdir, and a lock probe (open, flock,
- * close) per record.  With many containers running those probes were most
- * of a start's system calls, so beyond a few records one whose id is a
- * live process is taken as running without a probe: its sdocker_run almost
- * always lives too, since the container dies with it.  What that passes
- * over (a container killed with its sdocker_run but not yet reaped by the
- * host's init, a reused pid) is swept by a later run once the process is
- * gone, or by --cleanup, which probes every record.
+ * close) per record whose container is not running: with 100 containers
+ * running, probing every record was most of a start's system calls.  A
+ * record whose pid runs is passed over: its sdocker_run almost always lives
+ * too, since the container dies with it.  The rare one whose pid was reused
+ * since is swept by a later run once that process ends, or by --cleanup,
+ * which probes every record.
  * (Not /proc/locks, though one read of it names every lock: the kernel
  * takes a global rwsem for writing to list them, and after a second of
  * idle that waits for an RCU grace period, 10-20 ms measured here.) */
-#define PROBE_ALL_UP_TO 8
-
 static int stale_entries(void)
 {
 	DIR *d = opendir(SDOCKER_STATE_DIR);
 	struct dirent *e;
-	pid_t ids[PROBE_ALL_UP_TO];
-	int n = 0, nids = 0;
+	int n = 0;
 
 	if (d == NULL)
 		return 0;
@@ -411,24 +424,13 @@ static int stale_entries(void)
 			n++;	/* a temp record: rare, let the sweep judge it */
 			continue;
 		}
-		if (strcmp(e->d_name, "lock") == 0) {
+		if (strcmp(e->d_name, "lock") == 0)
 			n++;	/* the first builds' lock file: the sweep removes it */
-			continue;
-		}
-		if (parse_u64(e->d_name, 1, INT32_MAX, &id) < 0)
-			continue;
-		/* The first few are probed after the listing, whatever their
-		 * pid; past those, only the ones whose pid is gone. */
-		if (nids < PROBE_ALL_UP_TO)
-			ids[nids++] = (pid_t)id;
-		else if (!(kill((pid_t)id, 0) == 0 || errno == EPERM) && !record_owned((pid_t)id))
+		else if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && !running((pid_t)id)
+			 && !record_owned((pid_t)id))
 			n++;
 	}
 	closedir(d);
-	for (int i = 0; i < nids; i++) {
-		if (!record_owned(ids[i]))
-			n++;
-	}
 	return n + cg_sweep_v2_orphans(id_in_use, 1);
 }
 
