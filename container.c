@@ -146,6 +146,13 @@ int container_mount_pseudo_fs(void)
 	const unsigned long common = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char path[64];
 
+#ifdef SDOCKER_BENCH_BARE
+	/* Only in bench/sdocker_run-bare (mk/bench.mk), never in the tools:
+	 * proc alone, as the benchmark's floor mounts, so that the benchmark
+	 * can tell the cost of sys, dev and devpts from sdocker's own. */
+	(void)path;
+	return do_mount("proc", "/proc", "proc", common, NULL);
+#endif
 	/* The nodes are for everyone (0666) and /dev/shm is sticky and world
 	 * writable: the caller's umask must not trim them.  container_exec()
 	 * sets the command's umask. */
@@ -189,6 +196,9 @@ int container_new_netns(void)
 
 int container_bring_up_lo(void)
 {
+#ifdef SDOCKER_BENCH_BARE
+	return 0;	/* lo stays down, as in the floor (see above) */
+#endif
 	struct ifreq ifr;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 

@@ -32,6 +32,8 @@ out=$here/out
 RUN=$top/sdocker_run
 EXEC=$top/sdocker_exec
 FLOOR=$here/floor
+# sdocker_run built without /sys, /dev, /dev/pts and lo (mk/bench.mk).
+BARE=$here/sdocker_run-bare
 ROOTFS=$top/rootfs
 # The limits for the start workloads.
 MEM_LIMIT=64M
@@ -395,9 +397,10 @@ oci_bundle() {
 }
 
 labels=(sdocker floor)
-peers=(floor-P unshare bwrap crun runc)
+peers=(sdocker-bare floor-P unshare bwrap crun runc)
 cmd[sdocker]="$RUN --memory-limit $MEM_LIMIT --cpu-quota $CPU_QUOTA $ROOTFS /bin/strue"
 cmd[floor]="$FLOOR -m $MEM_LIMIT -q $CPU_QUOTA -p $CPU_PERIOD $ROOTFS /bin/strue"
+cmd[sdocker-bare]="$BARE --memory-limit $MEM_LIMIT --cpu-quota $CPU_QUOTA $ROOTFS /bin/strue"
 # The classic attach (the parent writes cgroup.procs), beside the floor's.
 cmd[floor-P]="$FLOOR -P -m $MEM_LIMIT -q $CPU_QUOTA -p $CPU_PERIOD $ROOTFS /bin/strue"
 cmd[unshare]="unshare -fmuipn --mount-proc --root $ROOTFS /bin/strue"
@@ -646,6 +649,7 @@ report() {
     v_hot=$(verdict hot.sdocker hot.floor 1.10)
     v_crun=$(verdict hot.sdocker hot.crun 0.35)
     v_cold=$(verdict cold.sdocker cold.floor 1.0)
+    v_bare=$(verdict hot.sdocker-bare hot.floor 1000)
     v_coldp=$(verdict cold.sdocker cold.floor-P 1000)
     v_exec=$(verdict exec.sdocker_exec exec.nsenter 1.10)
     v_scale=$(verdict "scale.sdocker@$SCALE_N" scale.sdocker@0 1.2)
@@ -689,6 +693,7 @@ $(versions)
 |---|---|---:|---|---|
 | 1 | start hot, sdocker ÷ floor | ${v_hot%% | *} | ≤ 1.10 | ${v_hot#* | } |
 | 1 | start hot, sdocker ÷ crun | ${v_crun%% | *} | ≤ 0.35 | ${v_crun#* | } |
+| 1 | (start hot, sdocker-bare ÷ floor: the same without sys, dev, devpts, lo) | ${v_bare%% | *} | (none) | - |
 | 2 | start cold, sdocker ÷ floor cold | ${v_cold%% | *} (÷ floor-P: ${v_coldp%% | *}) | ≤ 1.00 | ${v_cold#* | } |
 | 3 | exec, sdocker_exec ÷ nsenter -a | ${v_exec%% | *} | ≤ 1.10 | ${v_exec#* | } |
 | 4 | peak RSS of sdocker_run | ${rss_verdict%% | *} | ≤ 1.40 MiB | ${rss_verdict#* | } |
@@ -705,7 +710,11 @@ exec, wait, rmdir; its child moves itself into its v1 cgroups (0 to
 \`tasks\`, which skips the kernel's global threadgroup lock and its RCU
 grace period; clone3 with CLONE_INTO_CGROUP on v2).  floor-P is the same
 program with the classic attach, the parent writing the pid to
-cgroup.procs: it shows what that grace period costs.  crun and runc run an OCI bundle with the same rootfs,
+cgroup.procs: it shows what that grace period costs.  sdocker-bare is
+sdocker_run built for the benchmark without what the floor leaves out (the
+/sys, /dev and /dev/pts mounts and lo up, mk/bench.mk): the rest of its
+distance to the floor is sdocker's own machinery (handshake, record,
+sweep).  crun and runc run an OCI bundle with the same rootfs,
 namespaces, limits and the same four mounts (proc, sys, dev, devpts), no
 masked paths; unshare and bwrap make no cgroups.$( ((crun_wrap)) && printf '\ncrun runs with hyperfine in a private mount namespace where an empty file\ncovers /sys/fs/cgroup/unified/cgroup.controllers (it refuses hybrid hosts);\nthat wrapper is outside the timed command.')
 

@@ -1,7 +1,8 @@
 # mk/bench.mk: issue 7's benchmarks, included by the top Makefile.  It owns
 # the bench targets and the two small programs in bench/; the work itself is
 # bench/run.sh's.  It assumes only that the top Makefile has `all`, `rootfs`,
-# `clean` and the compiler settings (CC, CPPFLAGS, ALL_CFLAGS, LDFLAGS).
+# `clean`, the compiler settings (CC, CPPFLAGS, ALL_CFLAGS, LDFLAGS) and
+# RUN_OBJS.
 #
 #   make bench-deps   install what is missing from Debian: hyperfine, time,
 #                     jq, crun, runc, bubblewrap (apt-get update only then)
@@ -20,12 +21,18 @@ bench/floor: bench/floor.c
 bench/strue: bench/true.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -static -o $@ $<
 
+# sdocker_run without the /sys, /dev and /dev/pts mounts and lo (see
+# container.c): what the floor leaves out, taken out, to tell their cost
+# from the rest of sdocker's.  A benchmark peer only, never installed.
+bench/sdocker_run-bare: $(RUN_OBJS:.o=.c) $(HEADERS)
+	$(CC) $(CPPFLAGS) -DSDOCKER_BENCH_BARE $(ALL_CFLAGS) $(LDFLAGS) -static -o $@ $(RUN_OBJS:.o=.c)
+
 # After `rootfs`, which makes rootfs/bin and does not remove what it did
 # not copy.
 rootfs/bin/strue: bench/strue | rootfs
 	install -m 0755 bench/strue $@
 
-bench-build: all rootfs bench/floor rootfs/bin/strue
+bench-build: all rootfs bench/floor bench/sdocker_run-bare rootfs/bin/strue
 
 bench-deps:
 	bench/run.sh --deps
@@ -40,5 +47,5 @@ bench-quick: bench-build
 clean: bench-clean
 
 bench-clean:
-	rm -f bench/floor bench/strue
+	rm -f bench/floor bench/strue bench/sdocker_run-bare
 	rm -rf bench/out
