@@ -595,8 +595,6 @@ static int start_container(struct ipc_channel *ch, const struct options *o,
 	h->id = pid;
 	strcpy(h->rootfs, o->rootfs);
 	snprintf(h->hostname, sizeof h->hostname, "%s@%d", o->hostname, (int)pid);
-	/* Said before GO, so that it comes before anything the container prints. */
-	fprintf(stderr, "[+] start container with id %d\n", (int)pid);
 	TRACE("semop(GO)   (id, hostname and cgroup files are in shared memory; its cgroups are ready)");
 	if (ipc_post(ch, IPC_SEM_GO) < 0) {
 		warn("semop(semid %d, GO)", ch->semid);
@@ -805,6 +803,11 @@ int main(int argc, char **argv)
 		}
 		goto out_cgroup;
 	}
+	/* Said once the container is set up (in its cgroups, its root, its
+	 * mounts) and before it can print anything: its init waits for the
+	 * set's removal below before it runs the command.  A setup that fails
+	 * prints its one error line instead. */
+	fprintf(stderr, "[+] start container with id %d\n", (int)pid);
 	ipc_destroy(&ch);	/* both sides are done with the set and the segment */
 	/* From now on sdocker_exec may join: root, mounts and pty are in place. */
 	state_mark_ready(record_lock);

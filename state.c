@@ -382,30 +382,36 @@ static int id_in_use(pid_t id)
 	return record_path(path, sizeof path, id) == 0 && stat(path, &sb) == 0;
 }
 
-/* Is pid a running process, not a zombie?  Asked without an fd: reading one
- * byte at address 0 of its memory fails with EFAULT while it has memory (or
- * EPERM, if it has but may not be read), and with ESRCH once it is gone or
- * a zombie, whose exit released its memory (process_vm_readv(2) looks for
- * the mm before anything else).  kill(pid, 0) cannot tell a zombie, and a
- * container killed with its sdocker_run is one until the host's init reaps
- * it (1-1.5 s late on some hosts). */
-static int running(pid_t pid)
+/* Is pid, by all appearances, the live init of a container?  Asked without
+ * an fd, in two calls.  Alive and not a zombie: reading one byte at address
+ * 0 of its memory fails with EFAULT while it has memory (or EPERM, if it has
+ * but may not be read), and with ESRCH once it is gone or a zombie, whose
+ * exit released its memory (process_vm_readv(2) looks for the mm before
+ * anything else); kill(pid, 0) cannot tell a zombie, and a container killed
+ * with its sdocker_run is one until the host's init reaps it (1-1.5 s late
+ * on some hosts).  And a session leader, as every container init is (the
+ * child calls setsid before its command): most processes that reuse a pid
+ * are not. */
+static int looks_running(pid_t pid)
 {
 	char byte;
 	struct iovec local = { &byte, 1 }, remote = { NULL, 1 };
 
-	return process_vm_readv(pid, &local, 1, &remote, 1, 0) < 0
-	       && (errno == EFAULT || errno == EPERM);
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) == 0
+	    || (errno != EFAULT && errno != EPERM))
+		return 0;
+	return getsid(pid) == pid;
 }
 
 /* Without the global lock: is there anything a sweep would remove?  On most
  * runs there is not.  It costs a readdir, and a lock probe (open, flock,
- * close) per record whose container is not running: with 100 containers
- * running, probing every record was most of a start's system calls.  A
- * record whose pid runs is passed over: its sdocker_run almost always lives
- * too, since the container dies with it.  The rare one whose pid was reused
- * since is swept by a later run once that process ends, or by --cleanup,
- * which probes every record.
+ * close) per record whose container does not look running (looks_running):
+ * with 100 containers running, probing every record was most of a start's
+ * system calls.  A record that looks running is passed over: its
+ * sdocker_run almost always lives too, since the container dies with it.
+ * The rare one whose pid was reused since by another session leader is
+ * swept by a later run once that process ends, or by --cleanup, which
+ * probes every record.
  * (Not /proc/locks, though one read of it names every lock: the kernel
  * takes a global rwsem for writing to list them, and after a second of
  * idle that waits for an RCU grace period, 10-20 ms measured here.) */
@@ -426,7 +432,7 @@ static int stale_entries(void)
 		}
 		if (strcmp(e->d_name, "lock") == 0)
 			n++;	/* the first builds' lock file: the sweep removes it */
-		else if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && !running((pid_t)id)
+		else if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && !looks_running((pid_t)id)
 			 && !record_owned((pid_t)id))
 			n++;
 	}

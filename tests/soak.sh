@@ -497,12 +497,13 @@ calibrate() {
         /=> clone/                     { t["clone"] = $1 }
         /=> write \/run\/sdocker/      { t["record"] = $1 }
         /=> mkdir /  && !("mk" in t)   { t["mk"] = $1 }
+        /=> semop\(GO\)/                { t["go"] = $1 }
         /\[\+\] start container/       { t["start"] = $1 }
         /semop\(READY\) returned/      { t["ready"] = $1 }
         /=> waitpid/                   { t["exited"] = $1 }
         /exit status/                  { t["end"] = $1 }
-        END { printf "ipc %s, clone %s, record %s, cgroups %s..%s, [+] start (GO) %s, READY %s, exited %s, sdocker_run done %s ms",
-              t["ipc"], t["clone"], t["record"], t["mk"], t["start"], t["start"], t["ready"], t["exited"], t["end"] }' \
+        END { printf "ipc %s, clone %s, record %s, cgroups %s..%s, GO %s, READY %s, [+] start %s, exited %s, sdocker_run done %s ms",
+              t["ipc"], t["clone"], t["record"], t["mk"], t["go"], t["go"], t["ready"], t["start"], t["exited"], t["end"] }' \
         "$LOG/calibrate.$i")
     if [[ -n ${SOAK_FAULT_MAX_US:-} ]]; then
         FAULT_MAX_US=$SOAK_FAULT_MAX_US
@@ -533,7 +534,7 @@ PHASE_NAMES=(
     "1 handshake objects made, not cloned yet"
     "2 cloned, record not written yet"
     "3 record written, cgroups being made and joined"
-    "4 [+] start printed: GO posted, the child setting up"
+    "4 GO posted, the child setting up"
     "5 READY: the container running"
     "6 the container ended, sdocker_run cleaning up"
 )
@@ -545,7 +546,8 @@ classify() {
         /^=> semget\(/                        { up(1) }
         /^=> clone3?\(/                       { up(2); id = $NF }
         /^=> write \/run\/sdocker\//          { up(3) }
-        /^\[\+\] start container with id /    { up(4); id = $NF }
+        /^=> semop\(GO\)/                     { up(4) }
+        /^\[\+\] start container with id /    { id = $NF }
         /^=> semop\(READY\) returned/         { up(5) }
         /^=> waitpid\(/                       { up(6) }
         END { print p, (id == "" ? "-" : id) }' "$1"
