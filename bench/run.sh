@@ -799,7 +799,9 @@ if [[ $mode == quick ]]; then
     report >"$out/RESULTS-quick.md"
     cat "$out/RESULTS-quick.md"
 else
-    report >"$here/RESULTS.md"
+    # Written aside first: redirecting straight into the tracked file
+    # would empty it before `git describe --dirty` looks at the tree.
+    report >"$out/RESULTS.md" && cp "$out/RESULTS.md" "$here/RESULTS.md"
     cat "$here/RESULTS.md"
 fi
 
