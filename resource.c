@@ -658,7 +658,7 @@ int cg_sweep_v2_orphans(int (*in_use)(pid_t id), int dry_run)
 	int found = 0;
 
 	/* Most hosts keep memory on v1: then there is no sdocker/ parent, and
-	 * no reason to fill a struct cgroup (ten pages) to find that out. */
+	 * no reason to build a struct cgroup to find that out. */
 	if (mounts_seen_valid && mounts_seen[CG_MEMORY].version != 2)
 		return 0;
 	if (known_mounts(&cg) < 0 || cg.mnt[CG_MEMORY].version != 2

@@ -13,8 +13,10 @@
  *      which becomes the container's once they are removed;
  *   3. clone the child into new UTS, PID and mount namespaces (it makes
  *      its network namespace itself, first thing);
- *   4. record it in /run/sdocker/<id>, create its cgroups, move it in;
- *   5. hand it its id, rootfs and hostname, post GO, wait for READY;
+ *   4. find the cgroup hierarchies, record it in /run/sdocker/<id>, create
+ *      its cgroups (it moves itself in at GO);
+ *   5. hand it its id, hostname and cgroup files, post GO, wait for READY,
+ *      print "[+] start container", remove the handshake objects;
  *   6. forward signals and wait for it; read its cgroups' verdict (OOM);
  *   7. remove the cgroups and the record, in reverse order; exit with its
  *      status.
@@ -418,10 +420,10 @@ static __attribute__((noreturn)) void child_main(struct ipc_channel *ch, struct 
 	/* The network namespace first, before GO.  Making one is the dearest
 	 * step of a start (the kernel runs every protocol's per-namespace
 	 * setup: about 0.5 ms here, more than all our mounts), and nothing in
-	 * it needs the id: done here, it runs on the other CPU while the
-	 * parent writes the record and makes our cgroups, instead of inside
-	 * the parent's clone(), before them.  A failure is reported after GO,
-	 * when the parent listens. */
+	 * it needs the id.  When the kernel gives us another CPU it overlaps
+	 * the parent's record and cgroups; on one CPU it costs what it cost
+	 * inside the parent's clone().  A failure is reported after GO, when
+	 * the parent listens. */
 	setup_failed = container_new_netns() < 0 || container_bring_up_lo() < 0;
 	if (ipc_wait(ch, IPC_SEM_GO, SETUP_TIMEOUT_MS, ipc_parent_alive, ch) < 0)
 		_exit(EXIT_SDOCKER);	/* the parent is gone: nobody to report to */
@@ -537,10 +539,10 @@ static void print_report(pid_t id, int status, const struct cg_stats *st, double
 		st->oom_kills == 1 ? "" : "s");
 }
 
-/* Steps 4 and 5: record, cgroups, handshake.  Returns 0 once the child
- * has finished its setup and is about to exec, or -1 (printed).  With
- * in_cgroup, clone3 already started the child inside its cgroups, under the
- * shared state lock `lock`, which this releases. */
+/* Steps 4 and 5: hierarchies (unless cg_found), record, cgroups, handshake.
+ * Returns 0 once the child has finished its setup and waits to exec, or -1
+ * (printed).  With in_cgroup, clone3 already started the child inside its
+ * cgroups, under the shared state lock `lock`, which this releases. */
 static int start_container(struct ipc_channel *ch, const struct options *o,
 			   struct cgroup *cg, int cg_found, struct tty_session *tty, pid_t pid,
 			   int in_cgroup, int lock, int *record_lock)
