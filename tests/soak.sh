@@ -1133,10 +1133,10 @@ phase_races() {
     check "races: a signal sent before the clone is not lost (sdocker_run stops, 143)" "${probs[@]}"
 
     # b) --init: SIGTERM after READY, before the init blocks signals: the
-    # child's shmdt, its first call after it posts READY, is held 800 ms
-    # (and the parent's, before it removes the set).
+    # child's setsid, which only the child calls, after READY and the
+    # removal of the handshake objects, is held 800 ms.
     probs=()
-    strace -f -qq -o /dev/null -e trace=shmdt -e inject=shmdt:delay_enter=800000 \
+    strace -f -qq -o /dev/null -e trace=setsid -e inject=setsid:delay_enter=800000 \
         "$RUN" -v --init "$ROOTFS" sleep 2 >/dev/null 2>"$LOG/race.b.err" &
     s=$!
     BG[$s]=race.b
