@@ -134,7 +134,8 @@ int ipc_parent_alive(void *arg)
 	return semctl(ch->semid, IPC_SEM_PARENT, GETVAL) > 0;
 }
 
-void ipc_detach(struct ipc_channel *ch)
+/* Detach only: the child's side never removes what the parent owns. */
+static void ipc_detach(struct ipc_channel *ch)
 {
 	if (ch->shm != NULL) {
 		shmdt(ch->shm);

@@ -51,9 +51,6 @@ int ipc_parent_alive(void *ch);
  * half-built channel and safe to call twice. */
 void ipc_destroy(struct ipc_channel *ch);
 
-/* Detach only (the child's side: it never removes what the parent owns). */
-void ipc_detach(struct ipc_channel *ch);
-
 /* The child's last step: detach, then wait until the parent's
  * ipc_destroy() has removed the set, so that the namespace the two share
  * (which becomes the container's) holds nothing.  Returns 0, or -1 with
