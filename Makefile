@@ -26,7 +26,7 @@ RUN_OBJS := sdocker_run.o container.o ipc.o resource.o state.o tty.o $(COMMON)
 EXEC_OBJS := sdocker_exec.o container.o resource.o state.o tty.o $(COMMON)
 HEADERS  := $(wildcard *.h)
 
-.PHONY: all clean distclean rootfs test unit help
+.PHONY: all clean distclean rootfs test check unit help
 all: $(TOOLS) $(PAYLOADS)
 
 %.o: %.c $(HEADERS)
@@ -50,7 +50,7 @@ rootfs: $(PAYLOADS)
 	scripts/mkrootfs.sh rootfs ./cpu-test ./memory-test
 
 # Unit tests for the pure code; no root needed.
-UNIT_TESTS := tests/unit/test_parse.test
+UNIT_TESTS := tests/unit/test_parse.test tests/unit/test_limits.test
 tests/unit/%.test: tests/unit/%.c util.o resource.o state.o $(HEADERS)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -I. -o $@ $< util.o resource.o state.o
 
@@ -60,6 +60,9 @@ unit: $(UNIT_TESTS)
 # Everything: unit tests and the integration suites, as root.
 test: all rootfs $(UNIT_TESTS)
 	tests/run.sh
+
+# The conventional name for the same.
+check: test
 
 clean:
 	rm -f *.o $(TOOLS) $(PAYLOADS) tests/unit/*.test
@@ -73,6 +76,7 @@ help:
 	@echo "make               build sdocker_run, sdocker_exec and the demo payloads"
 	@echo "make rootfs        assemble rootfs/ from the host's binaries (offline)"
 	@echo "make test          unit and integration tests (as root): README's test command"
+	@echo "make check         the same as make test"
 	@echo "make test-v2       the limit tests in a cgroup v2 qemu guest"
 	@echo "make soak          faults and load (soak-short: the CI version)"
 	@echo "make test-debug    the suite against an ASan+UBSan build"

@@ -3,7 +3,9 @@
  *
  * The order matters and is fixed by sdocker_run.c; each function here states
  * what it needs to be true before it runs.  All run as root in the init user
- * namespace, inside the new mount, UTS, PID and network namespaces.
+ * namespace, inside the new mount, UTS, PID and network namespaces.  The
+ * container's init itself (--init: reap and forward) is here too, since it
+ * is the last thing the child becomes.
  */
 #include "container.h"
 #include "util.h"
@@ -21,20 +23,14 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-static char *sink;
-static size_t sink_size;
-
-void container_set_error_sink(char *buf, size_t size)
-{
-	sink = buf;
-	sink_size = size;
-}
-
-/* Report a failed step once, with the call, the object and errno. */
+/* Report a failed step once, with the call, the object and errno.  The
+ * child's stderr is still the user's when its setup runs. */
 static int step_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int step_failed(const char *fmt, ...)
 {
@@ -45,11 +41,8 @@ static int step_failed(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (sink)
-		snprintf(sink, sink_size, "%s: %s", msg, strerror(saved));
 	errno = saved;
-	if (!sink)
-		warn("%s", msg);
+	warn("%s", msg);
 	errno = saved;
 	return -1;
 }
@@ -278,4 +271,44 @@ void container_exec(char *const argv[], char **envp)
 	saved = errno;
 	warn("exec %s", argv[0]);
 	_exit(saved == ENOENT || saved == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+void container_mini_init(char **argv, char **envp, const sigset_t *forwarded,
+			 const sigset_t *cmd_mask)
+{
+	sigset_t all;
+	pid_t cmd;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	TRACE("fork() for --init: PID 1 stays to reap and forward signals");
+	cmd = fork();
+	if (cmd < 0) {
+		warn("fork for --init");
+		_exit(EXIT_SDOCKER);
+	}
+	if (cmd == 0) {
+		sigprocmask(SIG_SETMASK, cmd_mask, NULL);
+		container_exec(argv, envp);
+	}
+	/* Keep nothing of the host's but the standard streams. */
+	container_close_extra_fds();
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si), status;
+		pid_t p;
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			if (sigismember(forwarded, sig))
+				kill(cmd, sig);
+			continue;
+		}
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p != cmd)
+				continue;	/* an orphan: reaped, nothing more */
+			_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+		}
+	}
 }

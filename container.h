@@ -3,19 +3,16 @@
  * the exec both tools end with.
  *
  * Each step is one function that does one thing (hostname, rootfs, pseudo
- * filesystems, loopback), reports its failure once through the error sink
- * and returns -1.  The sink is the shared memory the parent reads, so a
- * failure inside the new namespaces reaches the user as one line printed by
- * sdocker_run itself.  Which namespaces to be in is the caller's business.
+ * filesystems, loopback), prints its failure once ("sdocker_run: mount proc
+ * on /proc: No such file or directory": the child still has the user's
+ * stderr) and returns -1.  Which namespaces to be in is the caller's
+ * business.
  */
 #ifndef SDOCKER_CONTAINER_H
 #define SDOCKER_CONTAINER_H
 
+#include <signal.h>
 #include <stddef.h>
-
-/* Where step failures are written ("mount proc on /proc: Operation not
- * permitted").  NULL (the default) prints them to stderr instead. */
-void container_set_error_sink(char *buf, size_t size);
 
 int container_set_hostname(const char *name);
 /* Private mounts, bind ROOTFS onto itself, pivot_root into it and detach
@@ -40,5 +37,15 @@ void container_close_extra_fds(void);
 /* execvp the command with envp; on failure print "PROG: exec CMD: reason"
  * and _exit(127) when it is not found, _exit(126) otherwise. */
 __attribute__((noreturn)) void container_exec(char *const argv[], char **envp);
+
+/* --init: stay as the container's PID 1 and run the command as PID 2.
+ * The kernel drops signals sent to a PID 1 that has no handler for them, so
+ * `sleep` as PID 1 ignores SIGTERM, and nobody reaps orphans that a shell
+ * script leaves.  This init forwards the signals in `forwarded` to the
+ * command, reaps every child, and exits with the command's status (128+N
+ * if a signal killed it).  The command starts with cmd_mask. */
+__attribute__((noreturn)) void container_mini_init(char **argv, char **envp,
+						   const sigset_t *forwarded,
+						   const sigset_t *cmd_mask);
 
 #endif

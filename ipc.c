@@ -4,15 +4,15 @@
  * Why a private IPC namespace: System V objects belong to the IPC namespace
  * they are created in and live until someone removes them.  Created in the
  * host's namespace, a set leaks whenever sdocker_run dies between semget()
- * and IPC_RMID (a SIGKILL during the ~1 ms clone of a network namespace is
+ * and IPC_RMID (a SIGKILL during the clone of a network namespace is
  * enough).  Created in a namespace of our own, the kernel frees them when the
  * last process in that namespace exits, whatever killed it.  The child is
  * cloned into the same private namespace, so semop works across the pair.
  * That namespace is also the container's: after the handshake the child
  * waits until the parent has removed both objects (ipc_wait_removed), so
  * its command starts in an IPC namespace with nothing in it, neither the
- * host's objects nor ours, without a second namespace to make.  (Before,
- * the child unshared a fresh one: ~30 us more per start, and its teardown.)
+ * host's objects nor ours, without a second namespace to make and tear
+ * down.
  *
  * The segment is marked IPC_RMID right after shmat(): it stays usable by
  * everyone attached (the child inherits the attachment at clone) and is

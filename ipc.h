@@ -18,7 +18,8 @@
 #include <sys/types.h>
 
 enum ipc_sem {
-	IPC_SEM_GO,		/* parent -> child: id written, cgroups joined */
+	IPC_SEM_GO,		/* parent -> child: id written, its cgroups made
+				 * (the child moves itself in) */
 	IPC_SEM_READY,		/* child -> parent: setup finished (or failed) */
 	IPC_SEM_PARENT,		/* held by the parent with SEM_UNDO: 0 once it is gone */
 	IPC_NSEMS

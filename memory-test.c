@@ -1,7 +1,7 @@
 /*
  * memory-test: the memory demo payload.  Takes 1 MiB at a time, touches
  * every page of it (untouched memory is never charged to the cgroup), and
- * prints the running total, as the seed's did:
+ * prints the running total:
  *
  *     [+] malloc size: 1048576
  *

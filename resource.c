@@ -253,127 +253,58 @@ int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct)
 	return 0;
 }
 
-/* The superoptions of a mountinfo line ("rw,cpu,cpuacct"), or NULL. */
-static const char *super_options(const char *line)
+int cg_open_join(char dirs[][PATH_MAX], int n, int *fds)
 {
-	const char *dash = strstr(line, " - ");
-	const char *p;
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX + 16];
+		struct statfs sf;
 
-	if (dash == NULL)
-		return NULL;
-	p = strchr(dash + 3, ' ');		/* after fstype */
-	p = p ? strchr(p + 1, ' ') : NULL;	/* after source */
-	return p ? p + 1 : NULL;
-}
-
-/* Does a v1 mount whose superoptions are `super` hold the hierarchy that
- * /proc/PID/cgroup names `ctrls` ("cpu", "name=systemd", "cpu,cpuacct")? */
-static int hierarchy_matches(const char *super, const char *ctrls)
-{
-	char want[256], *save = NULL;
-	size_t slen = strcspn(super, " \n");
-
-	if (strlen(ctrls) >= sizeof want || *ctrls == '\0')
-		return 0;
-	strcpy(want, ctrls);
-	for (char *t = strtok_r(want, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		size_t tl = strlen(t);
-		const char *p = super;
-		int found = 0;
-		while (p < super + slen) {
-			size_t n = strcspn(p, ", \n");
-			if (n == tl && strncmp(p, t, n) == 0)
-				found = 1;
-			p += n + 1;
-		}
-		if (!found)
-			return 0;
-	}
-	return 1;
-}
-
-/* The line of /proc/self/cgroup for the hierarchy "N:ctrls:", or NULL. */
-static const char *find_cgroup_line(const char *text, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (strncmp(p, prefix, n) == 0)
-			return p + n;
-	}
-	return NULL;
-}
-
-int cg_join_cgroups_of(pid_t target, char *err, size_t errsize)
-{
-	char theirs[4096], ours[4096], path[64], line[4096], mnt[PATH_MAX];
-	char dir[PATH_MAX], path_procs[PATH_MAX + 16];
-	char *save = NULL;
-	int version;
-	unsigned ctrls;
-
-	snprintf(err, errsize, "join the cgroups of %d", (int)target);
-	if (fmt_path(path, sizeof path, "/proc/%d/cgroup", (int)target) < 0
-	    || read_file(path, theirs, sizeof theirs) < 0) {
-		snprintf(err, errsize, "read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (read_file("/proc/self/cgroup", ours, sizeof ours) < 0) {
-		snprintf(err, errsize, "read /proc/self/cgroup: %s", strerror(errno));
-		return -1;
-	}
-	/* Each line: hierarchy-id:controllers:path (proc's cgroups(7)). */
-	for (char *l = strtok_r(theirs, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		char prefix[300];
-		const char *mine;
-		FILE *f;
-		int found = 0;
-
-		if (c2 == NULL)
-			continue;
-		*c2 = '\0';
-		if (fmt_path(prefix, sizeof prefix, "%s:", l) < 0)
-			continue;
-		mine = find_cgroup_line(ours, prefix);
-		/* Already there (the usual case for all but the container's own
-		 * directories): a migration costs time, so skip it. */
-		if (mine && strncmp(mine, c2 + 1, strlen(c2 + 1)) == 0
-		    && (mine[strlen(c2 + 1)] == '\n' || mine[strlen(c2 + 1)] == '\0'))
-			continue;
-		f = fopen("/proc/self/mountinfo", "re");
-		if (f == NULL) {
-			snprintf(err, errsize, "open /proc/self/mountinfo: %s", strerror(errno));
-			return -1;
-		}
-		while (!found && fgets(line, sizeof line, f)) {
-			const char *super = super_options(line);
-			if (cg_parse_mountinfo_line(line, mnt, sizeof mnt, &version, &ctrls) != 1)
-				continue;
-			if (c1[1] == '\0')	/* "0::/path" is the v2 hierarchy */
-				found = version == 2;
-			else
-				found = version == 1 && super && hierarchy_matches(super, c1 + 1);
-		}
-		fclose(f);
-		if (!found)
-			continue;	/* not mounted here: nothing to join */
-		if (fmt_path(dir, sizeof dir, "%s%s", mnt, c2 + 1) < 0) {
-			snprintf(err, errsize, "cgroup path %s%s too long", mnt, c2 + 1);
-			return -1;
-		}
+		fds[i] = -1;
 		/* "0" to v1's tasks: a single-threaded process moving itself
 		 * spares the global lock (see cg_self_files()). */
-		if (fmt_path(path_procs, sizeof path_procs, "%s/%s", dir,
-			     version == 1 ? "tasks" : "cgroup.procs") < 0)
-			return -1;
-		TRACE("write %s = 0", path_procs);
-		if (write_file(path_procs, "0") < 0) {
-			snprintf(err, errsize, "write %s = 0: %s", path_procs, strerror(errno));
+		if (statfs(dirs[i], &sf) < 0) {
+			warn("statfs %s", dirs[i]);
+			goto fail;
+		}
+		if (fmt_path(path, sizeof path, "%s/%s", dirs[i],
+			     sf.f_type == CGROUP2_SUPER_MAGIC ? "cgroup.procs" : "tasks") < 0) {
+			warn("cgroup path %s", dirs[i]);
+			goto fail;
+		}
+		fds[i] = open(path, O_WRONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			warn("open %s", path);
+			goto fail;
+		}
+		TRACE("open(\"%s\", O_WRONLY) = %d   (written by the command's process)", path, fds[i]);
+	}
+	return 0;
+fail:
+	cg_close_join(fds, n);
+	return -1;
+}
+
+int cg_join_fds(const int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			continue;
+		TRACE("write fd %d = 0   (joins the container's cgroup)", fds[i]);
+		if (write(fds[i], "0", 1) != 1) {
+			warn("join the container's cgroup (write 0 to fd %d)", fds[i]);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+void cg_close_join(int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
 }
 
 /* Is controller c the first of the wanted ones to use its directory?  On v2,
@@ -456,74 +387,167 @@ static int make_dir(const char *dir)
 	return -1;
 }
 
-static int write_limits_v1(struct cgroup *cg, const struct cg_limits *lim)
-{
-	const char *mem = cg->dir[CG_MEMORY], *cpu = cg->dir[CG_CPU];
-	char mems[256];
+/* The limits table: for each setting, the file it is written to on v1 and
+ * on v2, and how its value is made on each.  A value function returns 1
+ * and fills val when there is something to write, 0 when the user left the
+ * setting alone (or it has no file on that version).  Order matters: the
+ * period before the quota (a quota is checked against the period in
+ * force), cpuset.cpus before cpuset.mems. */
+typedef int limit_value_fn(const struct cg_limits *lim, char *val, size_t size);
 
-	if (lim->memory >= 0 && cg_write(mem, "memory.limit_in_bytes", "%lld", (long long)lim->memory) < 0)
-		return -1;
-	if (lim->swappiness >= 0 && cg_write(mem, "memory.swappiness", "%d", lim->swappiness) < 0)
-		return -1;
-	/* Period first: a quota is checked against the period in force. */
-	if (lim->cpu_period >= 0 && cg_write(cpu, "cpu.cfs_period_us", "%lld", (long long)lim->cpu_period) < 0)
-		return -1;
-	if (lim->cpu_quota >= 0 && cg_write(cpu, "cpu.cfs_quota_us", "%lld", (long long)lim->cpu_quota) < 0)
-		return -1;
-	if (lim->cpu_shares >= 0 && cg_write(cpu, "cpu.shares", "%lld", (long long)lim->cpu_shares) < 0)
-		return -1;
-	if (lim->pids >= 0 && cg_write(cg->dir[CG_PIDS], "pids.max", "%lld", (long long)lim->pids) < 0)
-		return -1;
-	if (lim->cpuset_cpus) {
-		char path[PATH_MAX];
-		/* A new v1 cpuset starts with no cpus and no memory nodes, and
-		 * refuses tasks until both are set: inherit the parent's mems. */
-		if (fmt_path(path, sizeof path, "%s/cpuset.mems", cg->mnt[CG_CPUSET].path) < 0
-		    || read_file(path, mems, sizeof mems) < 0) {
-			warn("read %s/cpuset.mems", cg->mnt[CG_CPUSET].path);
-			return -1;
-		}
-		if (cg_write(cg->dir[CG_CPUSET], "cpuset.cpus", "%s", lim->cpuset_cpus) < 0
-		    || cg_write(cg->dir[CG_CPUSET], "cpuset.mems", "%s", mems) < 0)
-			return -1;
-	}
-	return 0;
+static int put_i64(char *val, size_t size, int64_t v)
+{
+	if (v < 0)
+		return 0;
+	snprintf(val, size, "%lld", (long long)v);
+	return 1;
 }
 
-static int write_limits_v2(struct cgroup *cg, const struct cg_limits *lim)
+static int memory_value(const struct cg_limits *lim, char *val, size_t size)
 {
-	const char *mem = cg->dir[CG_MEMORY], *cpu = cg->dir[CG_CPU];
+	return put_i64(val, size, lim->memory);
+}
 
-	if (cg->mnt[CG_MEMORY].version == 2) {
-		if (lim->memory >= 0 && cg_write(mem, "memory.max", "%lld", (long long)lim->memory) < 0)
+static int swappiness_v1(const struct cg_limits *lim, char *val, size_t size)
+{
+	return put_i64(val, size, lim->swappiness);
+}
+
+/* v2 has no per-cgroup swappiness: 0 ("no swap") becomes a swap limit of
+ * 0, other values cannot be honoured (cg_swappiness_ignored()). */
+static int swappiness_v2(const struct cg_limits *lim, char *val, size_t size)
+{
+	return lim->swappiness == 0 ? put_i64(val, size, 0) : 0;
+}
+
+static int period_v1(const struct cg_limits *lim, char *val, size_t size)
+{
+	return put_i64(val, size, lim->cpu_period);
+}
+
+static int quota_v1(const struct cg_limits *lim, char *val, size_t size)
+{
+	return put_i64(val, size, lim->cpu_quota);
+}
+
+/* cpu.max holds both: "QUOTA PERIOD", "max" for no quota. */
+static int cpu_max_v2(const struct cg_limits *lim, char *val, size_t size)
+{
+	if (lim->cpu_quota < 0 && lim->cpu_period < 0)
+		return 0;
+	if (lim->cpu_quota < 0)
+		snprintf(val, size, "max %lld", (long long)lim->cpu_period);
+	else
+		snprintf(val, size, "%lld %lld", (long long)lim->cpu_quota,
+			 (long long)(lim->cpu_period >= 0 ? lim->cpu_period : 100000));
+	return 1;
+}
+
+static int shares_v1(const struct cg_limits *lim, char *val, size_t size)
+{
+	return put_i64(val, size, lim->cpu_shares);
+}
+
+static int weight_v2(const struct cg_limits *lim, char *val, size_t size)
+{
+	if (lim->cpu_shares < 0)
+		return 0;
+	return put_i64(val, size, (int64_t)cg_shares_to_weight((uint64_t)lim->cpu_shares));
+}
+
+static int pids_value(const struct cg_limits *lim, char *val, size_t size)
+{
+	return put_i64(val, size, lim->pids);
+}
+
+static int cpus_value(const struct cg_limits *lim, char *val, size_t size)
+{
+	if (lim->cpuset_cpus == NULL)
+		return 0;
+	snprintf(val, size, "%s", lim->cpuset_cpus);
+	return 1;
+}
+
+/* A new v1 cpuset starts with no memory nodes and refuses tasks until it
+ * has some: it gets its parent's (CG_FROM_PARENT), read at the write.  A v2
+ * cpuset inherits them. */
+static int mems_v1(const struct cg_limits *lim, char *val, size_t size)
+{
+	if (lim->cpuset_cpus == NULL)
+		return 0;
+	snprintf(val, size, "%s", CG_FROM_PARENT);
+	return 1;
+}
+
+static const struct limit_rule {
+	enum cg_ctrl ctrl;
+	const char *file[2];		/* v1, v2; NULL: nothing to write there */
+	limit_value_fn *value[2];
+} limit_rules[] = {
+	{ CG_MEMORY, { "memory.limit_in_bytes", "memory.max" }, { memory_value, memory_value } },
+	{ CG_MEMORY, { "memory.swappiness", "memory.swap.max" }, { swappiness_v1, swappiness_v2 } },
+	{ CG_CPU, { "cpu.cfs_period_us", "cpu.max" }, { period_v1, cpu_max_v2 } },
+	{ CG_CPU, { "cpu.cfs_quota_us", NULL }, { quota_v1, NULL } },
+	{ CG_CPU, { "cpu.shares", "cpu.weight" }, { shares_v1, weight_v2 } },
+	{ CG_PIDS, { "pids.max", "pids.max" }, { pids_value, pids_value } },
+	{ CG_CPUSET, { "cpuset.cpus", "cpuset.cpus" }, { cpus_value, cpus_value } },
+	{ CG_CPUSET, { "cpuset.mems", NULL }, { mems_v1, NULL } },
+};
+
+int cg_plan_limits(const struct cg_limits *lim, const int version[CG_NCTRL],
+		   struct cg_setting *out, int max)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof limit_rules / sizeof limit_rules[0]; i++) {
+		const struct limit_rule *r = &limit_rules[i];
+		int v = version[r->ctrl];
+
+		if ((v != 1 && v != 2) || r->file[v - 1] == NULL)
+			continue;
+		if (n >= max) {
+			errno = ENOSPC;
 			return -1;
-		if (lim->swappiness == 0 && cg_write(mem, "memory.swap.max", "0") < 0)
-			return -1;
-		if (lim->swappiness > 0)
-			warnx("warning: --memory-swappiness %d is ignored on cgroup v2, which has no "
-			      "per-cgroup swappiness (only 0, meaning no swap, is honoured)",
-			      lim->swappiness);
-	}
-	if (cg->mnt[CG_CPU].version == 2) {
-		if (lim->cpu_quota >= 0 || lim->cpu_period >= 0) {
-			char quota[32] = "max";
-			if (lim->cpu_quota >= 0)
-				snprintf(quota, sizeof quota, "%lld", (long long)lim->cpu_quota);
-			if (cg_write(cpu, "cpu.max", "%s %lld", quota,
-				     (long long)(lim->cpu_period >= 0 ? lim->cpu_period : 100000)) < 0)
-				return -1;
 		}
-		if (lim->cpu_shares >= 0
-		    && cg_write(cpu, "cpu.weight", "%llu",
-				(unsigned long long)cg_shares_to_weight((uint64_t)lim->cpu_shares)) < 0)
+		out[n].ctrl = r->ctrl;
+		out[n].file = r->file[v - 1];
+		if (r->value[v - 1](lim, out[n].value, sizeof out[n].value))
+			n++;
+	}
+	return n;
+}
+
+int cg_swappiness_ignored(const struct cg_limits *lim, const int version[CG_NCTRL])
+{
+	return lim->swappiness > 0 && version[CG_MEMORY] == 2;
+}
+
+/* Write the planned settings into the container's directories. */
+static int write_limits(struct cgroup *cg, const struct cg_limits *lim)
+{
+	struct cg_setting set[CG_MAX_SETTINGS];
+	int version[CG_NCTRL], n;
+
+	for (int c = 0; c < CG_NCTRL; c++)
+		version[c] = cg->want & BIT(c) ? cg->mnt[c].version : 0;
+	if (cg_swappiness_ignored(lim, version))
+		warnx("warning: --memory-swappiness %d is ignored on cgroup v2, which has no "
+		      "per-cgroup swappiness (only 0, meaning no swap, is honoured)",
+		      lim->swappiness);
+	n = cg_plan_limits(lim, version, set, CG_MAX_SETTINGS);
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX];
+
+		if (strcmp(set[i].value, CG_FROM_PARENT) == 0) {
+			if (fmt_path(path, sizeof path, "%s/%s", cg->mnt[set[i].ctrl].path, set[i].file) < 0
+			    || read_file(path, set[i].value, sizeof set[i].value) < 0) {
+				warn("read %s/%s", cg->mnt[set[i].ctrl].path, set[i].file);
+				return -1;
+			}
+		}
+		if (cg_write(cg->dir[set[i].ctrl], set[i].file, "%s", set[i].value) < 0)
 			return -1;
 	}
-	if (lim->pids >= 0 && cg->mnt[CG_PIDS].version == 2
-	    && cg_write(cg->dir[CG_PIDS], "pids.max", "%lld", (long long)lim->pids) < 0)
-		return -1;
-	if (lim->cpuset_cpus && cg->mnt[CG_CPUSET].version == 2
-	    && cg_write(cg->dir[CG_CPUSET], "cpuset.cpus", "%s", lim->cpuset_cpus) < 0)
-		return -1;
 	return 0;
 }
 
@@ -556,17 +580,7 @@ int cg_create(struct cgroup *cg, const struct cg_limits *lim)
 			goto fail;
 		cg->made |= BIT(c);
 	}
-	/* Split by version, not by controller: a hybrid host may have memory
-	 * on v1 and pids on v2; each function writes only its own version's. */
-	if (write_limits_v1(cg, &(struct cg_limits){
-		    .memory = cg->mnt[CG_MEMORY].version == 1 ? lim->memory : -1,
-		    .swappiness = cg->mnt[CG_MEMORY].version == 1 ? lim->swappiness : -1,
-		    .cpu_period = cg->mnt[CG_CPU].version == 1 ? lim->cpu_period : -1,
-		    .cpu_quota = cg->mnt[CG_CPU].version == 1 ? lim->cpu_quota : -1,
-		    .cpu_shares = cg->mnt[CG_CPU].version == 1 ? lim->cpu_shares : -1,
-		    .cpuset_cpus = cg->mnt[CG_CPUSET].version == 1 ? lim->cpuset_cpus : NULL,
-		    .pids = cg->mnt[CG_PIDS].version == 1 ? lim->pids : -1 }) < 0
-	    || write_limits_v2(cg, lim) < 0)
+	if (write_limits(cg, lim) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -580,13 +594,14 @@ int cg_self_files(const struct cgroup *cg, char *list, size_t size)
 
 	for (int c = 0; c < CG_NCTRL; c++) {
 		/* Writing a pid to cgroup.procs takes cgroup_threadgroup_rwsem
-		 * for writing, and that waits for an RCU grace period: 7 to 23
-		 * ms on this kind of machine, most of a container's start.  A
-		 * thread that moves itself ("0") through v1's per-thread
-		 * `tasks` file cannot exit or exec meanwhile, so the kernel
-		 * skips that lock (cgroup_procs_write_start()).  The container's
-		 * init is single threaded, so the thread is the whole process.
-		 * v2 has no such file outside threaded subtrees: cgroup.procs. */
+		 * for writing, and that waits for an RCU grace period, the
+		 * largest part of a container's start when it happens (see
+		 * bench/README.md).  A thread that moves itself ("0") through
+		 * v1's per-thread `tasks` file cannot exit or exec meanwhile,
+		 * so the kernel skips that lock (cgroup_procs_write_start()).
+		 * The container's init is single threaded, so the thread is
+		 * the whole process.  v2 has no such file outside threaded
+		 * subtrees: cgroup.procs. */
 		const char *file = cg->mnt[c].version == 1 ? "tasks" : "cgroup.procs";
 		int n;
 
@@ -603,12 +618,12 @@ int cg_self_files(const struct cgroup *cg, char *list, size_t size)
 	return 0;
 }
 
-int cg_enter_self(const char *list, char *err, size_t errsize)
+int cg_enter_self(const char *list)
 {
 	for (const char *path = list; *path; path += strlen(path) + 1) {
 		TRACE("write %s = 0   (moves itself in)", path);
 		if (write_file(path, "0") < 0) {
-			snprintf(err, errsize, "write %s = 0: %s", path, strerror(errno));
+			warn("write %s = 0", path);
 			return -1;
 		}
 	}
@@ -716,20 +731,26 @@ static int read_u64(const char *dir, const char *file, uint64_t *out)
 int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all)
 {
 	const char *mem = cg->dir[CG_MEMORY], *cpu = cg->dir[CG_CPU];
+	int v1 = cg->mnt[CG_MEMORY].version == 1;
 	uint64_t v;
 
 	memset(st, 0, sizeof *st);
-	if (mem[0] && cg->mnt[CG_MEMORY].version == 1) {
-		read_key(mem, "memory.oom_control", "oom_kill", &st->oom_kills);
-		if (!all && st->oom_kills == 0)
-			return 0;	/* every run needs only this */
+	/* Nothing to read where the directory was never made, or is gone. */
+	if (mem[0] == '\0' || !(cg->made & BIT(CG_MEMORY)))
+		return 0;
+	if (read_key(mem, v1 ? "memory.oom_control" : "memory.events", "oom_kill",
+		     &st->oom_kills) < 0) {
+		warn("read %s/%s oom_kill", mem, v1 ? "memory.oom_control" : "memory.events");
+		return -1;
+	}
+	st->oom_known = 1;
+	if (!all && st->oom_kills == 0)
+		return 0;	/* every run needs only this */
+	if (v1) {
 		st->have_memory_peak = read_u64(mem, "memory.max_usage_in_bytes", &st->memory_peak) == 0;
 		if (read_u64(mem, "memory.limit_in_bytes", &v) == 0 && v < (UINT64_C(1) << 62))
 			st->memory_limit = v;
-	} else if (mem[0]) {
-		read_key(mem, "memory.events", "oom_kill", &st->oom_kills);
-		if (!all && st->oom_kills == 0)
-			return 0;
+	} else {
 		st->have_memory_peak = read_u64(mem, "memory.peak", &st->memory_peak) == 0;
 		read_u64(mem, "memory.max", &st->memory_limit);
 	}

@@ -8,7 +8,7 @@
  * below and never names a cgroup file itself.
  *
  * Layout: v1 puts a container in <mount>/<id> of each hierarchy it needs
- * (cpu and memory always, as the seed did; cpuacct, pids and cpuset when
+ * (cpu and memory always; cpuacct, pids and cpuset when
  * asked for); v2 puts it in <mount>/sdocker/<id>.
  */
 #ifndef SDOCKER_RESOURCE_H
@@ -32,6 +32,28 @@ struct cg_limits {
 };
 #define CG_LIMITS_NONE { -1, -1, -1, -1, -1, NULL, -1 }
 
+/* One write that the limits call for: a file in the directory of
+ * controller `ctrl`, and its value.  CG_FROM_PARENT as the value means
+ * "the parent cgroup's value of the same file" (v1 cpuset.mems). */
+struct cg_setting {
+	enum cg_ctrl ctrl;
+	const char *file;
+	char value[64];
+};
+#define CG_FROM_PARENT "<parent>"
+#define CG_MAX_SETTINGS 16
+
+/* The writes for lim, in order, given each controller's cgroup version
+ * (1 or 2; 0 for a controller the run does not use): the one place that
+ * decides v1 vs v2 for a setting (memory.limit_in_bytes or memory.max, and
+ * so on).  Pure.  Returns how many, or -1 (ENOSPC) past max. */
+int cg_plan_limits(const struct cg_limits *lim, const int version[CG_NCTRL],
+		   struct cg_setting *out, int max);
+
+/* Is --memory-swappiness set to a value that this memory controller cannot
+ * honour (anything but 0 on v2)?  Pure; the caller warns. */
+int cg_swappiness_ignored(const struct cg_limits *lim, const int version[CG_NCTRL]);
+
 /* Figures read from the cgroup's own files before it is removed. */
 struct cg_stats {
 	uint64_t cpu_usage_ns;		/* 0 when not measured */
@@ -39,6 +61,7 @@ struct cg_stats {
 	uint64_t memory_peak;		/* bytes, 0 when the kernel lacks it */
 	uint64_t memory_limit;		/* bytes, 0 when unlimited */
 	uint64_t oom_kills;
+	int oom_known;			/* the OOM counter could be read */
 	int have_cpu_usage, have_memory_peak;
 };
 
@@ -109,12 +132,13 @@ int cg_self_files(const struct cgroup *cg, char *list, size_t size);
 /* Called by the container's (single-threaded) init itself, before it
  * leaves the host's mount tree: write 0 to each file of the list.  On v1
  * that is `tasks`, which spares the kernel's global threadgroup lock (see
- * resource.c).  On failure returns -1 and describes the failed write in
- * err, without printing. */
-int cg_enter_self(const char *list, char *err, size_t errsize);
+ * resource.c).  Returns 0, or -1 (printed). */
+int cg_enter_self(const char *list);
 
 /* Read the OOM kills and the memory limit, and with `all` also usage,
- * throttling and peak memory (what --report shows). */
+ * throttling and peak memory (what --report shows).  Returns -1 (printed,
+ * st->oom_known 0) when the OOM counter cannot be read: a verdict must not
+ * take that for "no OOM kill". */
 int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all);
 
 /* Remove the container's directories, retrying while the kernel still
@@ -130,12 +154,15 @@ int cg_dirs(const struct cgroup *cg, char out[][PATH_MAX], int max);
  * cgroup that is not sdocker's. */
 int cg_remove_stale(const char *dir, pid_t id);
 
-/* Move the calling process into every cgroup that process `target` is in,
- * on every hierarchy (v1 and v2), skipping those it already shares.  Used by
- * sdocker_exec, so that what it runs is limited and accounted with the
- * container.  On failure returns -1 and puts the failed call into err
- * without printing: the caller knows whether the container just exited. */
-int cg_join_cgroups_of(pid_t target, char *err, size_t errsize);
+/* For sdocker_exec: open, while the host's cgroup mounts are still in
+ * sight, the file through which a process joins each of the container's
+ * directories as its record names them (v1 `tasks`, v2 `cgroup.procs`),
+ * into fds[0..n-1].  The forked command writes to them (cg_join_fds) just
+ * before its exec, so that only it is charged to the container, not the
+ * relay.  Returns 0, or -1 (printed, nothing left open). */
+int cg_open_join(char dirs[][PATH_MAX], int n, int *fds);
+int cg_join_fds(const int *fds, int n);
+void cg_close_join(int *fds, int n);
 
 /* For a record that cannot be read any more: remove <mount>/<id> (v1)
  * and <mount>/sdocker/<id> (v2) wherever they exist, for every controller

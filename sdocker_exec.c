@@ -5,10 +5,13 @@
  *
  * The way nsenter(1) and crun do it: find the container from its record in
  * /run/sdocker and check that the pid still is that container (start time);
- * open every namespace file first (so a container that exits half-way
- * cannot leave us in a mix of namespaces without noticing); join its
- * cgroups, then its namespaces in a fixed order from a table; take its root;
- * fork, because a PID namespace applies to children only; exec.
+ * open every namespace file and the container's cgroup files first (so a
+ * container that exits half-way cannot leave us in a mix of namespaces
+ * without noticing, and the cgroups are the record's, not whatever the
+ * container's processes say now); join its namespaces in a fixed order from
+ * a table; take its root; fork, because a PID namespace applies to children
+ * only; the child joins the cgroups (only it is charged to the container,
+ * not the relay) and execs.
  * The record and cgroup details are state.c's and resource.c's; the clean
  * environment and the exec are container.c's.
  */
@@ -25,7 +28,6 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,10 @@ static const struct {
 	{ CLONE_NEWNS, "mnt", "CLONE_NEWNS" },
 };
 #define NNS (sizeof namespaces / sizeof namespaces[0])
+
+/* What sdocker_exec passes on to its command. */
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+#define NFORWARDED (sizeof forwarded_signals / sizeof forwarded_signals[0])
 
 static char *default_cmd[] = { "/bin/bash", NULL };
 static volatile sig_atomic_t child_pid;
@@ -85,6 +91,8 @@ struct target {
 	pid_t id;
 	struct state_info st;
 	int nsfd[NNS];		/* -1 where the container shares ours */
+	int cgfd[8];		/* the record's cgroups' join files */
+	int ncg;
 	int rootfd;
 	const char *rootfs_arg;
 	char **argv;
@@ -141,7 +149,7 @@ static void parse_args(int argc, char **argv, struct target *t)
 		bad_usage("COMMAND is an empty string");
 	t->argv = optind < argc ? argv + optind : default_cmd;
 	if (geteuid() != 0)
-		die("must be run as root (it joins another process's namespaces)");
+		errx(EXIT_SDOCKER, "must be run as root (it joins another process's namespaces)");
 }
 
 /* Is pid still the container the record describes?  Exits if not. */
@@ -149,27 +157,54 @@ static void check_alive(const struct target *t, const char *when)
 {
 	unsigned long long now;
 
-	if (proc_starttime(t->id, &now) < 0)
-		die("container %d exited %s", (int)t->id, when);
+	if (proc_starttime(t->id, &now) < 0) {
+		if (errno == ESRCH)
+			errx(EXIT_SDOCKER, "container %d exited %s", (int)t->id, when);
+		err(EXIT_SDOCKER, "read /proc/%d/stat", (int)t->id);
+	}
 	if (now != t->st.starttime)
-		die("container %d is gone: pid %d now belongs to another process",
+		errx(EXIT_SDOCKER, "container %d is gone: pid %d now belongs to another process",
 		     (int)t->id, (int)t->id);
+}
+
+static void read_record(struct target *t)
+{
+	if (state_read(t->id, &t->st) == 0)
+		return;
+	if (errno == ENOENT && kill(t->id, 0) < 0 && errno == ESRCH)
+		errx(EXIT_SDOCKER, "no running container with id %d", (int)t->id);
+	if (errno == ENOENT || errno == ESRCH)
+		errx(EXIT_SDOCKER, "process %d is not an sdocker container (no record %s/%d)",
+		     (int)t->id, SDOCKER_STATE_DIR, (int)t->id);
+	if (errno == EINVAL)
+		errx(EXIT_SDOCKER, "the record %s/%d is not an sdocker record", SDOCKER_STATE_DIR,
+		     (int)t->id);
+	err(EXIT_SDOCKER, "read the record %s/%d", SDOCKER_STATE_DIR, (int)t->id);
+}
+
+/* The ROOTFS argument, when given: it must name the container's root.  An
+ * argument that is not a directory is most likely a command without the
+ * `--` before it. */
+static void check_rootfs_arg(const struct target *t, const struct stat *theirs)
+{
+	struct stat given;
+
+	if (stat(t->rootfs_arg, &given) < 0 && errno == ENOENT && strchr(t->rootfs_arg, '/') == NULL)
+		errx(EXIT_SDOCKER, "'%s' is not a directory: to run a command, put -- before it "
+		     "(" PROG " %d -- %s ...)", t->rootfs_arg, (int)t->id, t->rootfs_arg);
+	if (stat(t->rootfs_arg, &given) < 0)
+		err(EXIT_SDOCKER, "rootfs %s", t->rootfs_arg);
+	if (given.st_dev != theirs->st_dev || given.st_ino != theirs->st_ino)
+		errx(EXIT_SDOCKER, "rootfs %s is not the root of container %d (%s)", t->rootfs_arg,
+		     (int)t->id, t->st.rootfs);
 }
 
 static void find_container(struct target *t)
 {
 	char path[PATH_MAX];
-	struct stat theirs, given;
+	struct stat theirs;
 
-	if (state_read(t->id, &t->st) < 0) {
-		if (errno == ENOENT && kill(t->id, 0) < 0 && errno == ESRCH)
-			die("no running container with id %d", (int)t->id);
-		if (errno == ENOENT || errno == ESRCH)
-			die("process %d is not an sdocker container (no record %s/%d)",
-			     (int)t->id, SDOCKER_STATE_DIR, (int)t->id);
-		die("read the record of container %d in %s: %s", (int)t->id,
-		     SDOCKER_STATE_DIR, strerror(errno));
-	}
+	read_record(t);
 	check_alive(t, "before it could be joined");
 	/* A container still in its setup has the host's root and no /proc
 	 * yet: wait for sdocker_run to mark it ready (setup takes
@@ -177,28 +212,27 @@ static void find_container(struct target *t)
 	for (int waited = 0; !t->st.ready; waited += 10) {
 		const struct timespec ms10 = { 0, 10 * 1000 * 1000 };
 		if (waited >= 10000)
-			die("container %d is still starting after 10 s", (int)t->id);
+			errx(EXIT_SDOCKER, "container %d is still starting after 10 s", (int)t->id);
 		nanosleep(&ms10, NULL);
 		if (state_read(t->id, &t->st) < 0)
-			die("container %d exited before its setup finished", (int)t->id);
+			errx(EXIT_SDOCKER, "container %d exited before its setup finished", (int)t->id);
 		check_alive(t, "before its setup finished");
 	}
 	/* Its root, from the container itself: the record could be stale, the
 	 * kernel's view of the process cannot. */
 	fmt_path(path, sizeof path, "/proc/%d/root", (int)t->id);
 	t->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (t->rootfd < 0 || fstat(t->rootfd, &theirs) < 0)
-		die("open %s: %s", path, strerror(errno));
-	if (t->rootfs_arg) {
-		if (stat(t->rootfs_arg, &given) < 0)
-			die("rootfs %s: %s", t->rootfs_arg, strerror(errno));
-		if (given.st_dev != theirs.st_dev || given.st_ino != theirs.st_ino)
-			die("rootfs %s is not the root of container %d (%s)", t->rootfs_arg,
-			     (int)t->id, t->st.rootfs);
+	if (t->rootfd < 0 || fstat(t->rootfd, &theirs) < 0) {
+		if (errno == ENOENT)
+			check_alive(t, "before it could be joined");
+		err(EXIT_SDOCKER, "open %s", path);
 	}
+	if (t->rootfs_arg)
+		check_rootfs_arg(t, &theirs);
 }
 
-static void open_namespaces(struct target *t)
+/* Every namespace file and every cgroup file, before joining anything. */
+static void open_container(struct target *t)
 {
 	char path[64], own[64];
 	struct stat a, b;
@@ -210,7 +244,8 @@ static void open_namespaces(struct target *t)
 		if (stat(path, &a) < 0) {
 			if (errno == ENOENT && stat(own, &b) < 0)
 				continue;	/* this kernel lacks the type */
-			die("stat %s: %s", path, strerror(errno));
+			check_alive(t, "while it was being joined");
+			err(EXIT_SDOCKER, "stat %s", path);
 		}
 		/* Shared with us (the cgroup and user namespaces, for sdocker's
 		 * containers): joining would be a no-op, and setns to one's own
@@ -218,8 +253,17 @@ static void open_namespaces(struct target *t)
 		if (stat(own, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 			continue;
 		t->nsfd[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (t->nsfd[i] < 0)
-			die("open %s: %s", path, strerror(errno));
+		if (t->nsfd[i] < 0) {
+			check_alive(t, "while it was being joined");
+			err(EXIT_SDOCKER, "open %s", path);
+		}
+	}
+	/* The cgroups while the host's /sys/fs/cgroup is still in sight; its
+	 * directories vanish when it exits: say that, not ENOENT. */
+	t->ncg = t->st.ncgroups;
+	if (cg_open_join(t->st.cgroups, t->ncg, t->cgfd) < 0) {
+		check_alive(t, "while it was being joined");
+		exit(EXIT_SDOCKER);
 	}
 	/* The fds pin the namespaces; a start time that still matches now
 	 * means they are the container's and not a successor's. */
@@ -234,8 +278,7 @@ static void join_namespaces(struct target *t)
 		TRACE("setns(/proc/%d/ns/%s, %s)", (int)t->id, namespaces[i].name,
 		      namespaces[i].flag);
 		if (setns(t->nsfd[i], namespaces[i].type) < 0)
-			die("setns /proc/%d/ns/%s: %s", (int)t->id, namespaces[i].name,
-			     strerror(errno));
+			err(EXIT_SDOCKER, "setns /proc/%d/ns/%s", (int)t->id, namespaces[i].name);
 		close(t->nsfd[i]);
 		t->nsfd[i] = -1;
 	}
@@ -243,39 +286,117 @@ static void join_namespaces(struct target *t)
 	 * does: from the fd opened before we left the host's namespace. */
 	TRACE("fchdir(/proc/%d/root) ; chroot(\".\") ; chdir(\"/\")", (int)t->id);
 	if (fchdir(t->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
-		die("enter the root of container %d: %s", (int)t->id, strerror(errno));
+		err(EXIT_SDOCKER, "enter the root of container %d", (int)t->id);
 	close(t->rootfd);
 }
 
-static void on_signal(int sig, siginfo_t *info, void *uctx)
+static void on_signal(int sig)
 {
-	(void)uctx;
 	/* Every signal, the terminal's too: the command has a session of its
-	 * own (tty.c), out of the terminal's foreground process group. */
-	(void)info;
+	 * own (tty.c), out of the terminal's foreground process group.  One
+	 * that came before the fork waited, blocked, for child_pid. */
 	if (child_pid > 0)
 		kill(child_pid, sig);
 }
 
-int main(int argc, char **argv)
+/* The command's process: in the container's cgroups, on its terminal or
+ * pipes, with a clean environment.  `started` is written to just before
+ * the exec, so the parent can tell a command that ran from a process that
+ * died before it could. */
+static __attribute__((noreturn)) void child(struct target *t, struct tty_session *tty,
+					     char **envp, int started)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-	struct target t = { .rootfd = -1 };
-	struct tty_session tty;
+	sigset_t none;
+
+	trace_prefix = "[child] ";
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		signal(forwarded_signals[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (cg_join_fds(t->cgfd, t->ncg) < 0)
+		_exit(EXIT_SDOCKER);
+	cg_close_join(t->cgfd, t->ncg);
+	if (tty_child_setup(tty) < 0) {
+		warn("attach the container's terminal");
+		_exit(EXIT_SDOCKER);
+	}
+	if (write(started, "x", 1) < 0)
+		_exit(EXIT_SDOCKER);
+	container_exec(t->argv, envp);
+}
+
+/* Fork the command's process with the forwarded signals blocked, so that
+ * one that arrives meanwhile waits for child_pid instead of being lost. */
+static pid_t start_command(struct target *t, struct tty_session *tty, char **envp, int *started)
+{
+	sigset_t block, old;
 	struct sigaction sa;
-	char hostname[HOST_NAME_MAX + 1] = "", *envp[8], envbuf[512], err[PATH_MAX + 128];
-	int status, pidfd;
+	int pipefd[2];
 	pid_t pid;
 
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&block);
+	for (size_t i = 0; i < NFORWARDED; i++) {
+		sigaction(forwarded_signals[i], &sa, NULL);
+		sigaddset(&block, forwarded_signals[i]);
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		err(EXIT_SDOCKER, "pipe");
+	sigprocmask(SIG_BLOCK, &block, &old);
+	pid = fork();
+	if (pid < 0) {
+		/* fork into a PID namespace whose init has died fails ENOMEM. */
+		if (errno == ENOMEM)
+			errx(EXIT_SDOCKER, "container %d exited while it was being joined", (int)t->id);
+		err(EXIT_SDOCKER, "fork");
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		child(t, tty, envp, pipefd[1]);
+	}
+	child_pid = pid;
+	close(pipefd[1]);
+	cg_close_join(t->cgfd, t->ncg);
+	TRACE("fork() = %d   (the command runs in the container's PID namespace)", (int)pid);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	*started = pipefd[0];
+	return pid;
+}
+
+/* The command's status to pass on.  A process that died before its exec
+ * (no byte on `started`) did so because the container went away, or said
+ * why itself. */
+static int command_status(const struct target *t, int status, int started)
+{
+	char byte;
+	int ran = read(started, &byte, 1) == 1;
+
+	close(started);
+	if (!ran && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		unsigned long long now;
+		if (proc_starttime(t->id, &now) < 0 || now != t->st.starttime)
+			errx(EXIT_SDOCKER, "container %d exited while it was being joined", (int)t->id);
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv)
+{
+	struct target t = { .rootfd = -1 };
+	struct tty_session tty;
+	char hostname[HOST_NAME_MAX + 1] = "", *envp[8], envbuf[512];
+	int status, pidfd, started;
+	pid_t pid;
+
+	open_std_fds();
 	parse_args(argc, argv, &t);
 	find_container(&t);
-	open_namespaces(&t);
-	/* cgroups first, while the host's /sys/fs/cgroup is still in sight. */
-	if (cg_join_cgroups_of(t.id, err, sizeof err) < 0) {
-		/* Its cgroups vanish when it exits: say that, not ENODEV. */
-		check_alive(&t, "while it was being joined");
-		die("%s", err);
-	}
+	open_container(&t);
 	join_namespaces(&t);
 	/* A terminal from the container's own devpts instance (we are in its
 	 * mount namespace and root now), never the user's. */
@@ -285,41 +406,12 @@ int main(int argc, char **argv)
 	gethostname(hostname, sizeof hostname - 1);
 	container_make_env(envp, sizeof envp / sizeof envp[0], envbuf, sizeof envbuf, hostname);
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = on_signal;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, NULL);
-
-	pid = fork();
-	if (pid < 0) {
-		/* fork into a PID namespace whose init has died fails ENOMEM. */
-		if (errno == ENOMEM)
-			die("container %d exited while it was being joined", (int)t.id);
-		die("fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		trace_prefix = "[child] ";
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-			signal(sigs[i], SIG_DFL);
-		if (tty_child_setup(&tty) < 0) {
-			warn("attach the container's terminal");
-			_exit(EXIT_SDOCKER);
-		}
-		container_exec(t.argv, envp);
-	}
-	child_pid = pid;
-	TRACE("fork() = %d   (the command runs in the container's PID namespace)", (int)pid);
+	pid = start_command(&t, &tty, envp, &started);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	tty_relay(&tty, pidfd);
 	if (pidfd >= 0)
 		close(pidfd);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			die("waitpid %d: %s", (int)pid, strerror(errno));
-	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	/* Stop forwarding before the pid is reaped and can be reused. */
+	status = wait_reaping(pid, &child_pid);
+	return command_status(&t, status, started);
 }

@@ -5,8 +5,11 @@
  * sdocker_run dies by SIGKILL, its container dies with it (PR_SET_PDEATHSIG)
  * but the directories stay, and only a record written before they were made
  * can say, later, that they were sdocker's.  So the order in sdocker_run is:
- * clone, write the record, then create cgroups; and the sweep removes only
- * directories that a record of a dead container names.
+ * clone, write the record, then create cgroups (on a pure v2 host clone3
+ * needs its cgroup first: that one directory, made under the shared state
+ * lock, sits in sdocker's own v2 parent, whose orphans the sweep removes
+ * too); and the sweep removes only directories that a record of a dead
+ * container names.
  *
  * "Dead" is decided by a lock, not by the pid: the sdocker_run that writes a
  * record holds an exclusive flock on it until it has removed it, and the
@@ -17,9 +20,8 @@
  * reused.
  *
  * A record is one file, /run/sdocker/<id>, not a directory: where /run is
- * a disk file system mounted with `discard` (this project's test machines),
- * removing a directory discards its block synchronously, 0.3 to 1.2 ms on
- * every run; a file costs 0.075 ms.
+ * a disk file system mounted with `discard`, removing a directory discards
+ * its block synchronously, on every run (see bench/README.md).
  */
 #include "state.h"
 #include "resource.h"
@@ -87,18 +89,9 @@ static int record_path(char *buf, size_t size, pid_t id)
 static int path_owned(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), owned;
-	struct stat sb;
 
 	if (fd < 0)
 		return 0;
-	/* A record of the first layout: its lock is on <id>/state. */
-	if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		int dirfd = fd;
-		fd = openat(dirfd, "state", O_RDONLY | O_CLOEXEC);
-		close(dirfd);
-		if (fd < 0)
-			return 0;
-	}
 	owned = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 	close(fd);
 	return owned;
@@ -111,34 +104,13 @@ static int record_owned(pid_t id)
 	return record_path(path, sizeof path, id) == 0 && path_owned(path);
 }
 
-/* sdocker 1.0's first records were directories <id>/ holding "state",
- * "state.tmp" and "ready": a sweep after an upgrade removes those too. */
-static int remove_old_layout(const char *dir)
-{
-	static const char *const files[] = { "state", "state.tmp", "ready" };
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		if (fmt_path(path, sizeof path, "%s/%s", dir, files[i]) == 0)
-			unlink(path);
-	}
-	return rmdir(dir);
-}
-
-/* The record's text, from either layout. */
 static ssize_t read_record(pid_t id, char *text, size_t size)
 {
-	char path[PATH_MAX + 8];
-	ssize_t n;
+	char path[PATH_MAX];
 
 	if (record_path(path, sizeof path, id) < 0)
 		return -1;
-	n = read_file(path, text, size);
-	if (n < 0 && errno == EISDIR) {
-		strcat(path, "/state");
-		n = read_file(path, text, size);
-	}
-	return n;
+	return read_file(path, text, size);
 }
 
 static int remove_entry(pid_t id, const struct state_info *st, int report)
@@ -157,8 +129,7 @@ static int remove_entry(pid_t id, const struct state_info *st, int report)
 	}
 	if (record_path(path, sizeof path, id) < 0)
 		return -1;
-	if (unlink(path) < 0 && errno != ENOENT
-	    && !(errno == EISDIR && remove_old_layout(path) == 0)) {
+	if (unlink(path) < 0 && errno != ENOENT) {
 		warn("sweep: unlink %s", path);
 		return -1;
 	}
@@ -167,10 +138,39 @@ static int remove_entry(pid_t id, const struct state_info *st, int report)
 	return 0;
 }
 
+/* Is dir one of the record's cgroup directories? */
+static int names_dir(const struct state_info *st, const char *dir)
+{
+	for (int i = 0; i < st->ncgroups; i++) {
+		if (strcmp(st->cgroups[i], dir) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A record with our id is a dead container's: the pid is our child's now.
+ * Before ours replaces it, remove the directories it names that ours does
+ * not (a run with other controllers), or nothing would name them again.
+ * One whose run still holds it (it is cleaning up after its init) is left
+ * to that run. */
+static void sweep_replaced(const struct state_info *st)
+{
+	struct state_info old;
+	char path[PATH_MAX];
+
+	if (record_path(path, sizeof path, st->pid) < 0 || path_owned(path)
+	    || state_read(st->pid, &old) < 0)
+		return;
+	TRACE("sweep: record %s of a dead container with the same id is replaced", path);
+	for (int i = 0; i < old.ncgroups; i++) {
+		if (!names_dir(st, old.cgroups[i]) && cg_remove_stale(old.cgroups[i], st->pid) < 0)
+			warn("sweep: rmdir %s", old.cgroups[i]);
+	}
+}
+
 int state_create(const struct state_info *st)
 {
 	char tmp[PATH_MAX], final[PATH_MAX], text[8192];
-	size_t used = 0;
 	int fd;
 
 	if (ensure_dir() < 0)
@@ -178,21 +178,26 @@ int state_create(const struct state_info *st)
 	if (fmt_path(tmp, sizeof tmp, "%s/.%d.tmp", SDOCKER_STATE_DIR, (int)st->pid) < 0
 	    || record_path(final, sizeof final, st->pid) < 0)
 		return -1;
-	if (state_format(st, text, sizeof text) < 0)
-		goto toolong;
-	used = strlen(text);
+	if (state_format(st, text, sizeof text) < 0) {
+		warnx("record of container %d: more than %zu bytes", (int)st->pid, sizeof text);
+		return -1;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		warn("open %s", tmp);
 		return -1;
 	}
 	/* Locked before it gets its name, so that no sweep ever sees it
-	 * unlocked while we live.  The rename replaces any record a dead
-	 * container with the same pid left: the pid is our child's now. */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || write_all(fd, text, used) < 0) {
+	 * unlocked while we live. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		warn("flock %s", tmp);
+		goto fail;
+	}
+	if (write_all(fd, text, strlen(text)) < 0) {
 		warn("write %s", tmp);
 		goto fail;
 	}
+	sweep_replaced(st);
 	if (rename(tmp, final) < 0) {
 		warn("rename %s to %s", tmp, final);
 		goto fail;
@@ -203,10 +208,6 @@ int state_create(const struct state_info *st)
 fail:
 	close(fd);
 	unlink(tmp);
-	return -1;
-toolong:
-	errno = ENAMETOOLONG;
-	warn("state record for %d", (int)st->pid);
 	return -1;
 }
 
@@ -224,8 +225,12 @@ int state_mark_ready(int lockfd)
 void state_remove(pid_t id, int lockfd)
 {
 	char path[PATH_MAX];
+	struct stat ours, named;
 
-	if (lockfd >= 0 && record_path(path, sizeof path, id) == 0)
+	/* Only if the name is still our file: once our container is reaped,
+	 * its pid, and so the name, may be another run's. */
+	if (lockfd >= 0 && record_path(path, sizeof path, id) == 0 && fstat(lockfd, &ours) == 0
+	    && stat(path, &named) == 0 && ours.st_ino == named.st_ino && ours.st_dev == named.st_dev)
 		unlink(path);
 	/* Only now: until the record is gone, nobody else may judge it. */
 	if (lockfd >= 0)
@@ -414,7 +419,7 @@ static int looks_running(pid_t pid)
  * probes every record.
  * (Not /proc/locks, though one read of it names every lock: the kernel
  * takes a global rwsem for writing to list them, and after a second of
- * idle that waits for an RCU grace period, 10-20 ms measured here.) */
+ * idle that waits for an RCU grace period: see bench/README.md.) */
 static int stale_entries(void)
 {
 	DIR *d = opendir(SDOCKER_STATE_DIR);
@@ -430,9 +435,7 @@ static int stale_entries(void)
 			n++;	/* a temp record: rare, let the sweep judge it */
 			continue;
 		}
-		if (strcmp(e->d_name, "lock") == 0)
-			n++;	/* the first builds' lock file: the sweep removes it */
-		else if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && !looks_running((pid_t)id)
+		if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && !looks_running((pid_t)id)
 			 && !record_owned((pid_t)id))
 			n++;
 	}
@@ -505,9 +508,6 @@ int state_sweep(int thorough, int report)
 	/* After the records: a v2 directory made by clone_into_cgroup() before
 	 * its record was written has no record, and a dead pid. */
 	cg_sweep_v2_orphans(id_in_use, 0);
-	/* The lock file of the first builds, unused since the lock moved to
-	 * the directory. */
-	unlink(SDOCKER_STATE_DIR "/lock");
 	state_unlock(lock);
 	return swept;
 }

@@ -50,8 +50,8 @@ int tty_relay(struct tty_session *t, int pidfd);
  * pipes)?  If not, the parent only needs to wait for the child. */
 int tty_has_relay(const struct tty_session *t);
 
-/* Restore the user's terminal if tty_relay changed it.  Safe anywhere,
- * any number of times (called on every exit path). */
+/* Restore the user's terminal if tty_relay changed it.  tty_relay calls it
+ * when the relay ends; safe anywhere, any number of times. */
 void tty_restore(void);
 
 /* Close everything (parent side, error paths).  Safe to call twice. */

@@ -1,10 +1,10 @@
 /*
  * util.c: small helpers shared by every module (see util.h).
  *
- * The rules they keep: errno survives to the caller, nothing is printed here
- * (the caller knows which object it was working on and says so), and numbers
- * are parsed strictly, because a limit that silently became 0 or wrapped
- * around is worse than an error.
+ * The rules they keep: errno survives to the caller, and nothing is printed
+ * here but the option errors and the trace (the caller knows which object it
+ * was working on and says so); numbers are parsed strictly, because a limit
+ * that silently became 0 or wrapped around is worse than an error.
  */
 #include "util.h"
 
@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <err.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int trace_enabled;
@@ -81,16 +83,39 @@ void bad_option(char **argv, const struct option *longopts)
 	bad_usage("unknown option '%s'", arg);
 }
 
-void die(const char *fmt, ...)
+void open_std_fds(void)
 {
-	va_list ap;
+	for (int fd = 0; fd < 3; fd++) {
+		int null;
 
-	fprintf(stderr, "%s: ", program_invocation_short_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_SDOCKER);
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* The lowest free number: fd itself. */
+		null = open("/dev/null", O_RDWR);
+		if (null < 0)
+			err(EXIT_SDOCKER, "open /dev/null for closed fd %d", fd);
+		if (null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
+}
+
+int wait_reaping(pid_t pid, volatile sig_atomic_t *forward_to)
+{
+	siginfo_t si;
+	int status;
+
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0) {
+		if (errno != EINTR)
+			err(EXIT_SDOCKER, "waitid %d", (int)pid);
+	}
+	*forward_to = 0;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			err(EXIT_SDOCKER, "waitpid %d", (int)pid);
+	}
+	return status;
 }
 
 ssize_t read_all(int fd, void *buf, size_t len)

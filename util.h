@@ -4,11 +4,21 @@
  * File I/O that keeps errno for the caller (every cgroup and /proc write goes
  * through write_file), strict number parsing for the command line, reading a
  * process's start time (how sdocker tells a container from a recycled pid),
- * and the teaching trace printed by -v. Nothing here knows about containers.
+ * the option errors, and the teaching trace printed by -v.  Nothing here
+ * knows about containers.
+ *
+ * The error convention of the whole code base: a module function that fails
+ * prints one line where it happens, naming the call and the object
+ * (warn(3): "sdocker_run: mkdir /sys/fs/cgroup/memory/42: No space left on
+ * device"), and returns -1; its callers pass -1 up without printing again.
+ * A refusal before anything exists exits at once with err(3)/errx(3) and
+ * EXIT_SDOCKER.  The helpers here print nothing (but the option errors and
+ * the trace) and keep errno for the caller, who knows the object.
  */
 #ifndef SDOCKER_UTIL_H
 #define SDOCKER_UTIL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -42,9 +52,6 @@ struct option;
  * words ("unknown option '--bogus'", "ambiguous option '--cpu'", "option
  * '--cpu-test' takes no value"), then as bad_usage(). */
 __attribute__((noreturn)) void bad_option(char **argv, const struct option *longopts);
-
-/* Any other refusal before anything was created: "PROG: message", exit 125. */
-__attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
 
 /* Write a formatted value to an existing file (cgroup knobs, /proc files).
  * Returns 0, or -1 with errno set and nothing printed. */
@@ -80,6 +87,16 @@ int proc_starttime(pid_t pid, unsigned long long *out);
 /* Parse the text of /proc/PID/stat for its start time; split out so the
  * unit tests and the fuzzer can feed it odd command names. */
 int parse_stat_starttime(const char *stat, unsigned long long *out);
+
+/* Open /dev/null on any of fds 0, 1 and 2 that is closed, first thing:
+ * else the next open (a pty master, a cgroup file) takes its number and
+ * the command's output is written into it.  Exits 125 if it cannot. */
+void open_std_fds(void);
+
+/* Wait for child pid to end, clear *forward_to (the pid a signal handler
+ * forwards to) while the child is a zombie and its pid still ours, then
+ * reap it.  Returns the wait status, or exits 125 on an error. */
+int wait_reaping(pid_t pid, volatile sig_atomic_t *forward_to);
 
 /* read(2)/write(2) that retry on EINTR and short writes. */
 ssize_t read_all(int fd, void *buf, size_t len);

@@ -1,4 +1,4 @@
-# mk/bench.mk: issue 7's benchmarks, included by the top Makefile.  It owns
+# mk/bench.mk: the benchmarks, included by the top Makefile.  It owns
 # the bench targets and the two small programs in bench/; the work itself is
 # bench/run.sh's.  It assumes only that the top Makefile has `all`, `rootfs`,
 # `clean`, the compiler settings (CC, CPPFLAGS, ALL_CFLAGS, LDFLAGS) and

@@ -1,4 +1,4 @@
-# mk/soak.mk: issue 8's soak, included by the top Makefile.  It owns two
+# mk/soak.mk: the soak, included by the top Makefile.  It owns two
 # targets and the helper they build; the script is tests/soak.sh.
 #
 #   make soak        fault injection (200 SIGKILLs), the sweeps, load (50 in

@@ -17,7 +17,7 @@
 #
 # and the exit status is 0 only if nothing failed.  With CI set, a skip is a
 # failure unless its reason starts with "expected:": CI must not pass with
-# tests that did not run (see ../STYLE.md, Tests).
+# tests that did not run.
 
 set -uo pipefail
 
