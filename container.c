@@ -82,6 +82,26 @@ int container_enter_rootfs(const char *rootfs)
 	return 0;
 }
 
+/* A mount target in the new root must be a real directory of the rootfs:
+ * never a symlink, which a rootfs could point anywhere (crun refuses them
+ * too). */
+static int plain_dir(const char *path)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) < 0)
+		return step_failed("mount target %s", path);
+	if (S_ISLNK(sb.st_mode)) {
+		errno = ELOOP;
+		return step_failed("mount target %s is a symbolic link in the rootfs: refused", path);
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		errno = ENOTDIR;
+		return step_failed("mount target %s", path);
+	}
+	return 0;
+}
+
 /* "MS_NOSUID|MS_NODEV" for the trace. */
 static const char *mount_flags(unsigned long flags, char *buf, size_t size)
 {
@@ -91,7 +111,8 @@ static const char *mount_flags(unsigned long flags, char *buf, size_t size)
 	} names[] = {
 		{ MS_RDONLY, "MS_RDONLY" }, { MS_NOSUID, "MS_NOSUID" },
 		{ MS_NODEV, "MS_NODEV" },   { MS_NOEXEC, "MS_NOEXEC" },
-		{ MS_STRICTATIME, "MS_STRICTATIME" },
+		{ MS_STRICTATIME, "MS_STRICTATIME" }, { MS_REMOUNT, "MS_REMOUNT" },
+		{ MS_BIND, "MS_BIND" }, { MS_REC, "MS_REC" },
 	};
 
 	buf[0] = '\0';
@@ -110,7 +131,8 @@ static int do_mount(const char *src, const char *dst, const char *type,
 {
 	char names[128];
 
-	TRACE("mount(\"%s\", \"%s\", \"%s\", %s, %s%s%s)", src, dst, type,
+	TRACE("mount(%s%s%s, \"%s\", %s%s%s, %s, %s%s%s)", src ? "\"" : "", src ? src : "NULL",
+	      src ? "\"" : "", dst, type ? "\"" : "", type ? type : "NULL", type ? "\"" : "",
 	      mount_flags(flags, names, sizeof names), data ? "\"" : "", data ? data : "NULL",
 	      data ? "\"" : "");
 	if (mount(src, dst, type, flags, data) < 0)
@@ -150,6 +172,8 @@ int container_mount_pseudo_fs(void)
 	 * writable: the caller's umask must not trim them.  container_exec()
 	 * sets the command's umask. */
 	umask(0);
+	if (plain_dir("/proc") < 0 || plain_dir("/sys") < 0 || plain_dir("/dev") < 0)
+		return -1;
 	/* proc must be mounted from inside the new PID namespace (we are its
 	 * init) so that it shows the container's processes only. */
 	if (do_mount("proc", "/proc", "proc", common, NULL) < 0
@@ -177,6 +201,53 @@ int container_mount_pseudo_fs(void)
 	 * host's ptys are not visible in it. */
 	return do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 			"newinstance,ptmxmode=0666,mode=0620,gid=5");
+}
+
+int container_new_cgroupns(void)
+{
+	TRACE("unshare(CLONE_NEWCGROUP)   (its own cgroups are the root of what it sees)");
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return step_failed("unshare(CLONE_NEWCGROUP)");
+	return 0;
+}
+
+int container_mount_cgroups(const char *list)
+{
+	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char line[256], type[16], opts[128], name[64], path[128];
+	const char *p = list;
+	int tmpfs = 0;
+
+	if (*list == '\0')
+		return 0;
+	if (plain_dir("/sys/fs/cgroup") < 0)
+		return -1;
+	for (; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != '\0')) {
+		size_t len = strcspn(p, "\n");
+
+		if (len >= sizeof line || (memcpy(line, p, len), line[len] = '\0',
+					   sscanf(line, "%15s %127s %63s", type, opts, name) != 3))
+			continue;
+		if (strcmp(name, ".") == 0) {	/* v2 only: the whole of /sys/fs/cgroup */
+			if (do_mount("cgroup2", "/sys/fs/cgroup", "cgroup2", flags, NULL) < 0)
+				return -1;
+			continue;
+		}
+		/* /sys is read-only: a tmpfs to hold one directory per hierarchy,
+		 * itself read-only once they are mounted. */
+		if (!tmpfs && do_mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				       "mode=755,size=64k") < 0)
+			return -1;
+		tmpfs = 1;
+		fmt_path(path, sizeof path, "/sys/fs/cgroup/%s", name);
+		if (mkdir(path, 0755) < 0)
+			return step_failed("mkdir %s", path);
+		if (do_mount("cgroup", path, type, flags, strcmp(type, "cgroup") == 0 ? opts : NULL) < 0)
+			return -1;
+	}
+	if (tmpfs && do_mount(NULL, "/sys/fs/cgroup", NULL, MS_REMOUNT | flags, "mode=755,size=64k") < 0)
+		return -1;
+	return 0;
 }
 
 int container_new_netns(void)
@@ -248,11 +319,18 @@ void container_close_extra_fds(void)
 {
 	/* Whatever the caller left open (a directory, a socket) must not reach
 	 * the container: an inherited fd of a host directory is a way out of
-	 * the rootfs (runc's CVE-2024-21626 was one).  close_range(2) needs
-	 * Linux 5.9; before that, close them one by one. */
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
-		for (int fd = 3; fd < 1024; fd++)
-			close(fd);
+	 * the rootfs (runc's CVE-2024-21626 was one).  The trace's own copy
+	 * of stderr stays (close-on-exec: the exec closes it).  close_range(2)
+	 * needs Linux 5.9; before that, close them one by one. */
+	unsigned keep = trace_fd > 2 ? (unsigned)trace_fd : 0;
+
+	if (keep ? syscall(SYS_close_range, 3U, keep - 1, 0U) < 0
+		   || syscall(SYS_close_range, keep + 1, ~0U, 0U) < 0
+		 : syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+		for (int fd = 3; fd < 1024; fd++) {
+			if ((unsigned)fd != keep)
+				close(fd);
+		}
 	}
 }
 
@@ -288,10 +366,20 @@ void container_mini_init(char **argv, char **envp, const sigset_t *forwarded,
 		_exit(EXIT_SDOCKER);
 	}
 	if (cmd == 0) {
+		/* A process group of its own, in the terminal's foreground when
+		 * there is one (as tini does): the terminal's Ctrl-C then
+		 * reaches the command once, not also this init, which would
+		 * forward a second copy.  SIGTTOU is blocked here, so a
+		 * background group may take the foreground. */
+		setpgid(0, 0);
+		if (tcgetpgrp(STDIN_FILENO) == getppid())
+			tcsetpgrp(STDIN_FILENO, getpid());
 		sigprocmask(SIG_SETMASK, cmd_mask, NULL);
 		container_exec(argv, envp);
 	}
-	/* Keep nothing of the host's but the standard streams. */
+	/* Keep nothing of the host's but the standard streams: not even the
+	 * trace's copy of the user's stderr, since this process never execs. */
+	trace_stop();
 	container_close_extra_fds();
 	for (;;) {
 		siginfo_t si;

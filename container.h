@@ -21,6 +21,12 @@ int container_enter_rootfs(const char *rootfs);
 /* proc, sysfs (read-only), a tmpfs /dev with the usual nodes and links,
  * and a new devpts instance on /dev/pts. */
 int container_mount_pseudo_fs(void);
+/* A cgroup namespace whose root is the caller's cgroups: call it once in
+ * them.  container_mount_cgroups() then mounts, read-only, the list that
+ * cg_ns_mounts() made, at /sys/fs/cgroup (after /sys is mounted). */
+int container_new_cgroupns(void);
+int container_mount_cgroups(const char *list);
+
 /* A network namespace of our own: it holds lo only, and lo is down until
  * container_bring_up_lo(). */
 int container_new_netns(void);

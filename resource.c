@@ -35,7 +35,7 @@
 
 const char *const cg_ctrl_names[CG_NCTRL] = {
 	[CG_MEMORY] = "memory", [CG_CPU] = "cpu", [CG_CPUACCT] = "cpuacct",
-	[CG_PIDS] = "pids", [CG_CPUSET] = "cpuset",
+	[CG_PIDS] = "pids", [CG_CPUSET] = "cpuset", [CG_DEVICES] = "devices",
 };
 
 #define BIT(c) (1u << (c))
@@ -157,6 +157,31 @@ static void copy_mounts(struct cgroup_mount *to, const struct cgroup_mount *from
 	for (int c = 0; c < CG_NCTRL; c++) {
 		strcpy(to[c].path, from[c].path);
 		to[c].version = from[c].version;
+		strcpy(to[c].opts, from[c].opts);
+	}
+}
+
+/* A v1 mountinfo line's superoptions without rw/ro ("cpu,cpuacct"): what
+ * a mount of the same hierarchy must ask for. */
+static void hierarchy_opts(const char *line, char *out, size_t size)
+{
+	const char *dash = strstr(line, " - "), *p;
+	char super[256], *save = NULL;
+
+	out[0] = '\0';
+	p = dash ? strchr(dash + 3, ' ') : NULL;	/* after fstype */
+	p = p ? strchr(p + 1, ' ') : NULL;		/* after source */
+	if (p == NULL || strlen(p + 1) >= sizeof super)
+		return;
+	strcpy(super, p + 1);
+	super[strcspn(super, " \n")] = '\0';
+	for (char *t = strtok_r(super, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, "rw") == 0 || strcmp(t, "ro") == 0
+		    || strlen(out) + strlen(t) + 2 > size)
+			continue;
+		if (out[0])
+			strcat(out, ",");
+		strcat(out, t);
 	}
 }
 
@@ -170,6 +195,7 @@ static int set_mount(struct cgroup *cg, int c, const char *mnt, int version)
 	}
 	strcpy(cg->mnt[c].path, mnt);
 	cg->mnt[c].version = version;
+	cg->mnt[c].opts[0] = '\0';
 	return 0;
 }
 
@@ -193,11 +219,13 @@ static int read_mounts(struct cgroup *cg)
 		if (version == 2 && v2[0] == '\0')
 			strcpy(v2, mnt);
 		for (int c = 0; c < CG_NCTRL; c++) {
-			if ((ctrls & BIT(c)) && cg->mnt[c].path[0] == '\0'
-			    && set_mount(cg, c, mnt, 1) < 0) {
+			if (!(ctrls & BIT(c)) || cg->mnt[c].path[0] != '\0')
+				continue;
+			if (set_mount(cg, c, mnt, 1) < 0) {
 				fclose(f);
 				return -1;
 			}
+			hierarchy_opts(line, cg->mnt[c].opts, sizeof cg->mnt[c].opts);
 		}
 	}
 	fclose(f);
@@ -243,6 +271,10 @@ int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct)
 		cg->want |= BIT(CG_PIDS);
 	if (lim->cpuset_cpus)
 		cg->want |= BIT(CG_CPUSET);
+	/* Only v1 has a devices controller; where it is not mounted there is
+	 * nothing to write (v2: an eBPF program on the directory instead). */
+	if (lim->devices_allow && cg->mnt[CG_DEVICES].version == 1)
+		cg->want |= BIT(CG_DEVICES);
 	for (int c = 0; c < CG_NCTRL; c++) {
 		if ((cg->want & BIT(c)) && cg->mnt[c].path[0] == '\0') {
 			warnx("cgroup controller %s is not mounted (see /proc/self/mountinfo)",
@@ -342,6 +374,37 @@ static int cg_write(const char *dir, const char *file, const char *fmt, ...)
 	return 0;
 }
 
+/* Enable "+a +b" in dir's cgroup.subtree_control, unless they already are:
+ * a write, even of what is enabled, fails with EBUSY where dir holds
+ * processes (the no-internal-process rule; a cgroup namespace's root, say),
+ * and then the message must say so. */
+static int enable_controllers(const char *dir, const char *ctl)
+{
+	char path[PATH_MAX], have[256], want[128], *save = NULL;
+	int missing = 0;
+
+	if (fmt_path(path, sizeof path, "%s/cgroup.subtree_control", dir) == 0
+	    && read_file(path, have, sizeof have) >= 0) {
+		snprintf(want, sizeof want, "%s", ctl);
+		for (char *t = strtok_r(want, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+			unsigned bit = ctrl_bits_from_list(t + 1);
+			if (!(ctrl_bits_from_list(have) & bit))
+				missing = 1;
+		}
+		if (!missing)
+			return 0;
+	}
+	TRACE("write %s = %s", path, ctl);
+	if (write_file(path, "%s", ctl) == 0)
+		return 0;
+	if (errno == EBUSY)
+		warnx("write %s = %s: the cgroup holds processes, and cgroup v2 enables controllers "
+		      "for children only in a cgroup without processes of its own", path, ctl);
+	else
+		warn("write %s = %s", path, ctl);
+	return -1;
+}
+
 /* v2 only: the parent sdocker/ directory, created on demand and left in
  * place, with the controllers we use enabled for its children.  The
  * no-internal-process rule is kept: no task is ever placed in sdocker/. */
@@ -370,8 +433,7 @@ static int v2_prepare_parent(const struct cgroup *cg, const char *mnt, char *par
 	}
 	if (ctl[0] == '\0')
 		return 0;
-	return cg_write(mnt, "cgroup.subtree_control", "%s", ctl) < 0
-	       || cg_write(parent, "cgroup.subtree_control", "%s", ctl) < 0 ? -1 : 0;
+	return enable_controllers(mnt, ctl) < 0 || enable_controllers(parent, ctl) < 0 ? -1 : 0;
 }
 
 static int make_dir(const char *dir)
@@ -522,6 +584,37 @@ int cg_swappiness_ignored(const struct cg_limits *lim, const int version[CG_NCTR
 	return lim->swappiness > 0 && version[CG_MEMORY] == 2;
 }
 
+/* v2 without swap accounting (swapaccount=0) has no memory.swap.max: with
+ * no swap at all there is nothing to limit; with swap, say that it is not
+ * limited rather than fail the start. */
+static int swap_accounted(const char *dir)
+{
+	char path[PATH_MAX], swaps[256];
+
+	if (fmt_path(path, sizeof path, "%s/memory.swap.max", dir) < 0 || access(path, F_OK) == 0)
+		return 1;
+	/* /proc/swaps: a header line, then one line per swap area. */
+	if (read_file("/proc/swaps", swaps, sizeof swaps) >= 0 && strchr(swaps, '\n'))
+		warnx("warning: swap is not limited: this kernel has no swap accounting "
+		      "(no %s; boot with swapaccount=1)", path);
+	else
+		TRACE("no %s: no swap accounting, and no swap to limit", path);
+	return 0;
+}
+
+/* v1 devices: deny all, then allow each line; a child cgroup starts with
+ * its parent's rules, so the deny comes first. */
+static int write_devices_v1(const char *dir, const struct cg_limits *lim)
+{
+	if (cg_write(dir, "devices.deny", "a") < 0)
+		return -1;
+	for (const char *const *rule = lim->devices_allow; *rule; rule++) {
+		if (cg_write(dir, "devices.allow", "%s", *rule) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Write the planned settings into the container's directories. */
 static int write_limits(struct cgroup *cg, const struct cg_limits *lim)
 {
@@ -534,9 +627,14 @@ static int write_limits(struct cgroup *cg, const struct cg_limits *lim)
 		warnx("warning: --memory-swappiness %d is ignored on cgroup v2, which has no "
 		      "per-cgroup swappiness (only 0, meaning no swap, is honoured)",
 		      lim->swappiness);
+	if ((cg->want & BIT(CG_DEVICES)) && write_devices_v1(cg->dir[CG_DEVICES], lim) < 0)
+		return -1;
 	n = cg_plan_limits(lim, version, set, CG_MAX_SETTINGS);
 	for (int i = 0; i < n; i++) {
 		char path[PATH_MAX];
+
+		if (strcmp(set[i].file, "memory.swap.max") == 0 && !swap_accounted(cg->dir[CG_MEMORY]))
+			continue;
 
 		if (strcmp(set[i].value, CG_FROM_PARENT) == 0) {
 			if (fmt_path(path, sizeof path, "%s/%s", cg->mnt[set[i].ctrl].path, set[i].file) < 0
@@ -562,6 +660,15 @@ int cg_set_id(struct cgroup *cg, pid_t id)
 			warnx("cgroup path %s%s/%d too long", mnt, sub, (int)id);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+int cg_exists(const struct cgroup *cg)
+{
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if (owns_dir(cg, c) && access(cg->dir[c], F_OK) == 0)
+			return 1;
 	}
 	return 0;
 }
@@ -626,6 +733,33 @@ int cg_enter_self(const char *list)
 			warn("write %s = 0", path);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+int cg_ns_mounts(const struct cgroup *cg, char *list, size_t size)
+{
+	size_t used = 0;
+
+	list[0] = '\0';
+	for (int c = 0; c < CG_NCTRL; c++) {
+		const char *base = strrchr(cg->mnt[c].path, '/');
+		int n;
+
+		if (!owns_dir(cg, c))
+			continue;
+		base = base ? base + 1 : cg->mnt[c].path;
+		if (cg->mnt[c].version == 2)
+			n = snprintf(list + used, size - used, "cgroup2 - %s\n",
+				     cg_single_v2(cg) ? "." : base);
+		else
+			n = snprintf(list + used, size - used, "cgroup %s %s\n",
+				     cg->mnt[c].opts[0] ? cg->mnt[c].opts : cg_ctrl_names[c], base);
+		if (n < 0 || (size_t)n >= size - used) {
+			warnx("cgroup mounts of container %d: more than %zu bytes", (int)cg->id, size);
+			return -1;
+		}
+		used += (size_t)n;
 	}
 	return 0;
 }
@@ -772,6 +906,40 @@ int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all)
 		}
 	}
 	return 0;
+}
+
+int cg_oom_victim(pid_t pid, const struct timespec *since)
+{
+	char rec[2048], want[48];
+	/* A second early: the log's clock and CLOCK_MONOTONIC both count from
+	 * boot without suspend, but not from the same instant. */
+	unsigned long long from = (unsigned long long)since->tv_sec * 1000000ULL
+				  + (unsigned long long)since->tv_nsec / 1000ULL;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC), found = 0;
+
+	if (fd < 0)
+		return -1;
+	from = from > 1000000ULL ? from - 1000000ULL : 0;
+	snprintf(want, sizeof want, "Killed process %d (", (int)pid);
+	/* One record per read(2): "PRI,SEQ,USEC,FLAGS;MESSAGE"; EPIPE when the
+	 * next one was overwritten meanwhile, EAGAIN at the end. */
+	for (;;) {
+		ssize_t n = read(fd, rec, sizeof rec - 1);
+		unsigned long long usec;
+		char *semi;
+
+		if (n < 0 && (errno == EPIPE || errno == EINTR))
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		semi = strchr(rec, ';');
+		if (semi && sscanf(rec, "%*u,%*u,%llu", &usec) == 1 && usec >= from
+		    && strstr(semi, want))
+			found = 1;
+	}
+	close(fd);
+	return found;
 }
 
 /* rmdir(2) fails with EBUSY while tasks of the container are still exiting

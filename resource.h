@@ -17,8 +17,9 @@
 #include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
-enum cg_ctrl { CG_MEMORY, CG_CPU, CG_CPUACCT, CG_PIDS, CG_CPUSET, CG_NCTRL };
+enum cg_ctrl { CG_MEMORY, CG_CPU, CG_CPUACCT, CG_PIDS, CG_CPUSET, CG_DEVICES, CG_NCTRL };
 
 /* What the user asked for; -1 (or NULL) means "leave the kernel default". */
 struct cg_limits {
@@ -29,8 +30,12 @@ struct cg_limits {
 	int64_t cpu_shares;	/* v1 shares, 2..262144 */
 	const char *cpuset_cpus;	/* e.g. "0-1,3" */
 	int64_t pids;		/* max tasks */
+	/* The v1 devices cgroup: every device denied, then these lines
+	 * ("c 1:3 rwm") allowed; NULL leaves devices alone.  (v2 has no
+	 * devices files: an eBPF program does it, see security.c.) */
+	const char *const *devices_allow;
 };
-#define CG_LIMITS_NONE { -1, -1, -1, -1, -1, NULL, -1 }
+#define CG_LIMITS_NONE { -1, -1, -1, -1, -1, NULL, -1, NULL }
 
 /* One write that the limits call for: a file in the directory of
  * controller `ctrl`, and its value.  CG_FROM_PARENT as the value means
@@ -74,6 +79,7 @@ struct cg_stats {
 struct cgroup_mount {
 	char path[CG_PATH_MAX];	/* empty when the controller is not mounted */
 	int version;		/* 1 or 2 */
+	char opts[64];		/* v1: the hierarchy's options ("cpu,cpuacct") */
 };
 
 struct cgroup {
@@ -104,6 +110,9 @@ int cg_v2_likely(void);
  * would be too long. */
 int cg_set_id(struct cgroup *cg, pid_t id);
 
+/* Does any directory named by cg_set_id() exist already? */
+int cg_exists(const struct cgroup *cg);
+
 /* Create the directories named by cg_set_id() and write the limits.  On
  * failure prints the failing file and leaves nothing created. */
 int cg_create(struct cgroup *cg, const struct cg_limits *lim);
@@ -115,6 +124,13 @@ int cg_single_v2(const struct cgroup *cg);
 /* Open the container's v2 directory for clone3 (after cg_create).  The fd
  * is kept in cg and closed by cg_destroy.  Returns it, or -1 (printed). */
 int cg_open_dir(struct cgroup *cg);
+
+/* The container's own view of its cgroups, for a cgroup namespace: one
+ * line per hierarchy it has a directory in, "cgroup OPTIONS NAME" (v1,
+ * mounted at /sys/fs/cgroup/NAME with the host's options) or "cgroup2 -
+ * NAME" (NAME "." when v2 is all there is: /sys/fs/cgroup itself).
+ * Returns 0, or -1 (printed) when it does not fit. */
+int cg_ns_mounts(const struct cgroup *cg, char *list, size_t size);
 
 /* Remove directories in the v2 sdocker/ parent (which holds nothing but
  * sdocker's containers) whose id is not in use: in_use(id) says whether a
@@ -140,6 +156,12 @@ int cg_enter_self(const char *list);
  * st->oom_known 0) when the OOM counter cannot be read: a verdict must not
  * take that for "no OOM kill". */
 int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all);
+
+/* Was process pid (global) the victim of an OOM kill since the monotonic
+ * time `since`?  The cgroup's counter says that the OOM killer killed a
+ * process in it, not which: the kernel log does ("Killed process PID").
+ * Returns 1 or 0, or -1 when the log cannot be read (nothing printed). */
+int cg_oom_victim(pid_t pid, const struct timespec *since);
 
 /* Remove the container's directories, retrying while the kernel still
  * reports them busy (exiting tasks).  Safe on a half-built cgroup and safe

@@ -312,11 +312,13 @@ static __attribute__((noreturn)) void child(struct target *t, struct tty_session
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (size_t i = 0; i < NFORWARDED; i++)
 		signal(forwarded_signals[i], SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);	/* an ignored signal stays ignored across exec */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (cg_join_fds(t->cgfd, t->ncg) < 0)
 		_exit(EXIT_SDOCKER);
 	cg_close_join(t->cgfd, t->ncg);
+	trace_own_fd();
 	if (tty_child_setup(tty) < 0) {
 		warn("attach the container's terminal");
 		_exit(EXIT_SDOCKER);
@@ -343,6 +345,8 @@ static pid_t start_command(struct target *t, struct tty_session *tty, char **env
 		sigaction(forwarded_signals[i], &sa, NULL);
 		sigaddset(&block, forwarded_signals[i]);
 	}
+	/* A reader that went away is an EPIPE for the relay, not our death. */
+	signal(SIGPIPE, SIG_IGN);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		err(EXIT_SDOCKER, "pipe");
 	sigprocmask(SIG_BLOCK, &block, &old);
@@ -401,14 +405,19 @@ int main(int argc, char **argv)
 	/* A terminal from the container's own devpts instance (we are in its
 	 * mount namespace and root now), never the user's. */
 	if (tty_prepare(&tty, t.tty) < 0
-	    || (tty.use_pty && tty_open_master(&tty, "/dev/pts/ptmx") < 0))
+	    || (tty.use_pty && tty_open_master(&tty, -1, "/dev/pts/ptmx") < 0))
 		return EXIT_SDOCKER;
 	gethostname(hostname, sizeof hostname - 1);
 	container_make_env(envp, sizeof envp / sizeof envp[0], envbuf, sizeof envbuf, hostname);
 
 	pid = start_command(&t, &tty, envp, &started);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	tty_relay(&tty, pidfd);
+	if (tty_relay(&tty, pidfd) == TTY_OUTPUT_GONE) {
+		/* Nobody reads its output: end as a pipeline's writer would. */
+		kill(pid, SIGKILL);
+		wait_reaping(pid, &child_pid);
+		return 128 + SIGPIPE;
+	}
 	if (pidfd >= 0)
 		close(pidfd);
 	/* Stop forwarding before the pid is reaped and can be reused. */

@@ -33,6 +33,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <sched.h>
@@ -66,6 +67,7 @@ struct handoff {
 	char hostname[HOST_NAME_MAX + 1];	/* parent -> child: "<name>@<id>" */
 	int pty_index;			/* parent -> child (tty mode): /dev/pts/N */
 	char cgroup_files[PATH_MAX];	/* parent -> child: see cg_self_files() */
+	char cgroup_mounts[512];	/* parent -> child: see cg_ns_mounts() */
 	int failed;			/* child -> parent: a setup step failed (printed) */
 };
 
@@ -407,12 +409,17 @@ static void forward_signals(void)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < NFORWARDED; i++)
 		sigaction(forwarded_signals[i], &sa, NULL);
+	/* A reader that went away (`| head -1`) is an EPIPE for the relay to
+	 * handle, not a death that would leave the terminal raw and the
+	 * cgroups behind. */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static void default_signals(void)
 {
 	for (size_t i = 0; i < NFORWARDED; i++)
 		signal(forwarded_signals[i], SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);	/* an ignored signal stays ignored across exec */
 }
 
 /* ---- The child ------------------------------------------------------------ */
@@ -432,9 +439,11 @@ static int child_setup(struct run *r, int netns_ok)
 	 * which we move ourselves in (none if clone3 started us inside). */
 	if (!netns_ok
 	    || cg_enter_self(h->cgroup_files) < 0
+	    || container_new_cgroupns() < 0		/* its cgroups are its root */
 	    || container_set_hostname(h->hostname) < 0
 	    || container_enter_rootfs(r->o.rootfs) < 0	/* private mounts, pivot_root */
-	    || container_mount_pseudo_fs() < 0)		/* proc, sys, dev, dev/pts */
+	    || container_mount_pseudo_fs() < 0		/* proc, sys, dev, dev/pts */
+	    || container_mount_cgroups(h->cgroup_mounts) < 0)	/* its own, read-only */
 		return -1;
 	return 0;
 }
@@ -492,7 +501,9 @@ static __attribute__((noreturn)) void child_main(struct run *r)
 		_exit(EXIT_SDOCKER);
 	TRACE("semop: EIDRM   (the parent removed the set: the IPC namespace is empty)");
 	/* Only now let go of the user's terminal: from here the command's
-	 * streams are the pty slave or the relay's pipes. */
+	 * streams are the pty slave or the relay's pipes, and the trace has
+	 * its own copy of the user's stderr. */
+	trace_own_fd();
 	if (tty_child_setup(&r->tty) < 0) {
 		warn("attach the container's terminal");
 		_exit(EXIT_SDOCKER);
@@ -548,7 +559,13 @@ static pid_t clone_into_cgroup(struct run *r)
 		tids[1] = (pid_t)(last + 1 + (uint64_t)tries);
 		if ((uint64_t)tids[1] >= max)	/* the kernel wraps to 300 */
 			tids[1] = (pid_t)(300 + tries);
-		if (cg_set_id(&r->cg, tids[1]) < 0 || cg_create(&r->cg, &r->o.lim) < 0
+		if (cg_set_id(&r->cg, tids[1]) < 0)
+			return -1;
+		/* After a pid wrap the candidate may be a live container's:
+		 * never touch its directory, try the next pid. */
+		if (cg_exists(&r->cg))
+			continue;
+		if (cg_create(&r->cg, &r->o.lim) < 0
 		    || cg_open_dir(&r->cg) < 0) {
 			cg_destroy(&r->cg);
 			return -1;
@@ -660,6 +677,8 @@ static int record_and_cgroups(struct run *r)
 	    && (cg_create(&r->cg, &r->o.lim) < 0
 		|| cg_self_files(&r->cg, h->cgroup_files, sizeof h->cgroup_files) < 0))
 		goto out;
+	if (cg_ns_mounts(&r->cg, h->cgroup_mounts, sizeof h->cgroup_mounts) < 0)
+		goto out;
 	rc = 0;
 out:
 	state_unlock(r->state_lock);
@@ -700,10 +719,21 @@ static int wait_ready(struct run *r, const char *what)
 static int hand_over_pty(struct run *r)
 {
 	struct handoff *h = r->ch.shm;
-	char ptmx[64];
+	char root[64];
+	int rootfd, rc;
 
-	fmt_path(ptmx, sizeof ptmx, "/proc/%d/root/dev/pts/ptmx", (int)r->pid);
-	if (tty_open_master(&r->tty, ptmx) < 0)
+	/* Through the container's root, resolved inside it: a path through
+	 * /proc/ID/root would follow its rootfs's absolute symlinks on the
+	 * host's side. */
+	fmt_path(root, sizeof root, "/proc/%d/root", (int)r->pid);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		warn("open %s", root);
+		return -1;
+	}
+	rc = tty_open_master(&r->tty, rootfd, "dev/pts/ptmx");
+	close(rootfd);
+	if (rc < 0)
 		return -1;
 	h->pty_index = r->tty.pty_index;
 	if (ipc_post(&r->ch, IPC_SEM_GO) < 0) {
@@ -805,6 +835,27 @@ static void setup_death(const struct run *r, int status, const struct cg_stats *
 		      WTERMSIG(status), strsignal(WTERMSIG(status)));
 }
 
+/* The init died of SIGKILL in a cgroup where the OOM killer struck: was it
+ * the victim, or did someone else kill it?  The kernel log says. */
+static void oom_or_kill(const struct run *r, const struct cg_stats *st)
+{
+	int victim = cg_oom_victim(r->pid, &r->t0);
+	unsigned long long kills = st->oom_kills, limit = st->memory_limit;
+
+	if (victim == 1)
+		warnx("container %d was OOM-killed: it reached its memory limit of %llu bytes",
+		      (int)r->pid, limit);
+	else if (victim == 0)
+		warnx("container %d was killed by SIGKILL, not by the OOM killer, which killed "
+		      "%llu other process%s in it at its memory limit of %llu bytes", (int)r->pid,
+		      kills, kills == 1 ? "" : "es", limit);
+	else
+		warnx("container %d was killed by SIGKILL, and the OOM killer killed %llu "
+		      "process%s in it at its memory limit of %llu bytes (the kernel log, which "
+		      "would say whether it was the container's init, cannot be read)",
+		      (int)r->pid, kills, kills == 1 ? "" : "es", limit);
+}
+
 /* How the container ended, as the user should hear it, from its init's
  * wait status and its cgroups' counters (read before they go): the one
  * verdict for a normal end and for a setup that did not finish (in_setup;
@@ -825,8 +876,7 @@ static int verdict(const struct run *r, int status, int in_setup)
 		warnx("container %d was OOM-killed during its setup: its memory limit of %llu "
 		      "bytes is too small", (int)r->pid, (unsigned long long)st.memory_limit);
 	else if (st.oom_kills > 0 && sig == SIGKILL)
-		warnx("container %d was OOM-killed: it reached its memory limit of %llu bytes",
-		      (int)r->pid, (unsigned long long)st.memory_limit);
+		oom_or_kill(r, &st);
 	else if (st.oom_kills > 0)
 		warnx("container %d: the OOM killer killed %llu process%s in it at its memory "
 		      "limit of %llu bytes", (int)r->pid, (unsigned long long)st.oom_kills,
@@ -883,18 +933,24 @@ static int run_container(struct run *r)
 	/* No pidfd and poll when there is nothing to relay, the usual case
 	 * for a script: just wait. */
 	if (tty_has_relay(&r->tty)) {
-		int pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+		int pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0), gone;
 
-		tty_relay(&r->tty, pidfd);
+		gone = tty_relay(&r->tty, pidfd) == TTY_OUTPUT_GONE;
 		if (pidfd >= 0)
 			close(pidfd);
+		/* Nobody reads its output: end as a pipeline's writer would. */
+		if (gone) {
+			container_running = 0;
+			kill(r->pid, SIGKILL);
+			wait_child(r->pid);
+			return 128 + SIGPIPE;
+		}
 	}
 	/* Stop forwarding before its pid is reaped and can be reused. */
 	status = wait_reaping(r->pid, &container_running);
-	if (status >= 0)
-		TRACE("waitpid(%d) = %s %d", (int)r->pid,
-		      WIFSIGNALED(status) ? "killed by signal" : "exited",
-		      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	TRACE("waitpid(%d) = %s %d", (int)r->pid,
+	      WIFSIGNALED(status) ? "killed by signal" : "exited",
+	      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	return verdict(r, status, 0);
 }
 

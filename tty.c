@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -66,11 +68,16 @@ int tty_prepare(struct tty_session *t, enum tty_mode mode)
 	return 0;
 }
 
-int tty_open_master(struct tty_session *t, const char *ptmx_path)
+int tty_open_master(struct tty_session *t, int root, const char *ptmx_path)
 {
+	struct open_how how = { .flags = O_RDWR | O_NOCTTY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	int unlock = 0;
 
-	t->master = open(ptmx_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (root >= 0)
+		t->master = (int)syscall(SYS_openat2, root, ptmx_path, &how, sizeof how);
+	else
+		t->master = open(ptmx_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (t->master < 0) {
 		warn("open %s", ptmx_path);
 		return -1;
@@ -148,28 +155,65 @@ static void on_winch(int sig)
 	errno = saved;
 }
 
-/* One direction of the relay. */
+/* One direction of the relay, with its own buffer: a direction whose
+ * reader is not reading never stops the other one (a command that has not
+ * read its input yet while its output waits to be read). */
 struct chan {
-	int from, to;
+	int from, to;		/* -1 once closed */
 	int is_input;		/* from the user's stdin */
+	int eof;		/* `from` ended: flush the buffer, then close */
+	size_t off, len;	/* bytes buf[off..len) wait to be written */
+	char buf[65536];
 };
+
+/* The user's fds are shared with the shell that started us and stay
+ * blocking: after POLLOUT, at most PIPE_BUF bytes, which a pipe takes
+ * without blocking.  Our own fds (the pty master, our pipe ends) are
+ * non-blocking and take what they can. */
+#define USER_CHUNK 4096
 
 static char last_in = '\n';	/* the last byte of input relayed */
 
-static int pump(struct chan *c)
-{
-	char buf[65536];
-	ssize_t n = read(c->from, buf, sizeof buf);
+enum { PUMP_OK, PUMP_CLOSED, PUMP_BROKEN };
 
-	if (n > 0 && c->is_input)
-		last_in = buf[n - 1];
+/* Read what is there, if the buffer is empty. */
+static void fill(struct chan *c)
+{
+	ssize_t n;
+
+	if (c->len > c->off || c->eof)
+		return;
+	n = read(c->from, c->buf, sizeof c->buf);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	if (n <= 0)	/* EOF, or EIO: the last slave fd is closed */
-		return -1;
-	if (write_all(c->to, buf, (size_t)n) < 0)
-		return c->is_input ? -1 : 0;	/* nobody reads: drop output, go on */
-	return 0;
+		return;
+	if (n <= 0) {	/* EOF, or EIO: the last slave fd is closed */
+		c->eof = 1;
+		return;
+	}
+	if (c->is_input)
+		last_in = c->buf[n - 1];
+	c->off = 0;
+	c->len = (size_t)n;
+}
+
+/* Write what the buffer holds and `to` takes now.  PUMP_BROKEN: nobody
+ * reads `to` any more (EPIPE, EIO). */
+static int drain(struct chan *c, int user_fd)
+{
+	size_t want = c->len - c->off;
+	ssize_t n;
+
+	if (want == 0)
+		return PUMP_OK;
+	if (user_fd && want > USER_CHUNK)
+		want = USER_CHUNK;
+	n = write(c->to, c->buf + c->off, want);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return PUMP_OK;
+	if (n < 0)
+		return PUMP_BROKEN;
+	c->off += (size_t)n;
+	return PUMP_OK;
 }
 
 int tty_has_relay(const struct tty_session *t)
@@ -183,60 +227,158 @@ int tty_has_relay(const struct tty_session *t)
 	return 0;
 }
 
-int tty_relay(struct tty_session *t, int pidfd)
+static void set_nonblock(int fd)
 {
-	struct chan ch[3];
-	struct pollfd pfd[5];
-	int nch = 0, exited = 0;
+	int fl = fcntl(fd, F_GETFL);
 
-	if (t->use_pty) {
-		struct termios raw;
-		struct sigaction sa;
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
 
-		ch[nch++] = (struct chan){ STDIN_FILENO, t->master, 1 };
-		ch[nch++] = (struct chan){ t->master, STDOUT_FILENO, 0 };
-		if (tcgetattr(STDIN_FILENO, &saved_termios) == 0) {
-			raw = saved_termios;
-			cfmakeraw(&raw);
-			termios_saved = 1;
-			tcsetattr(STDIN_FILENO, TCSADRAIN, &raw);
+/* tty mode: the user's terminal raw, the pty sized like it, SIGWINCH
+ * watched through a pipe. */
+static void start_pty(struct tty_session *t, struct chan *ch, int *nch)
+{
+	struct termios raw;
+	struct sigaction sa;
+
+	ch[(*nch)++] = (struct chan){ .from = STDIN_FILENO, .to = t->master, .is_input = 1 };
+	ch[(*nch)++] = (struct chan){ .from = t->master, .to = STDOUT_FILENO };
+	set_nonblock(t->master);
+	if (tcgetattr(STDIN_FILENO, &saved_termios) == 0) {
+		raw = saved_termios;
+		cfmakeraw(&raw);
+		termios_saved = 1;
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &raw);
+	}
+	if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_winch;
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGWINCH, &sa, NULL);
+	}
+	copy_winsize(t->master);	/* it may have changed since */
+}
+
+/* Plain mode: the terminal streams through our pipes; close the child's
+ * ends, or EOF never comes. */
+static void start_pipes(struct tty_session *t, struct chan *ch, int *nch)
+{
+	for (int i = 0; i < 3; i++) {
+		if (t->pipes[i][0] < 0)
+			continue;
+		if (i == 0 && t->background) {
+			close(t->pipes[0][0]);
+			close(t->pipes[0][1]);	/* EOF at once */
+			t->pipes[0][1] = -1;
+		} else if (i == 0) {
+			close(t->pipes[0][0]);
+			set_nonblock(t->pipes[0][1]);
+			ch[(*nch)++] = (struct chan){ .from = STDIN_FILENO, .to = t->pipes[0][1],
+						      .is_input = 1 };
+		} else {
+			close(t->pipes[i][1]);
+			set_nonblock(t->pipes[i][0]);
+			ch[(*nch)++] = (struct chan){ .from = t->pipes[i][0], .to = i };
 		}
-		if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
-			memset(&sa, 0, sizeof sa);
-			sa.sa_handler = on_winch;
-			sa.sa_flags = SA_RESTART;
-			sigaction(SIGWINCH, &sa, NULL);
+		t->pipes[i][i == 0 ? 0 : 1] = -1;
+	}
+}
+
+/* Input has ended (the user's stdin reached EOF).  It reaches the command
+ * as EOF on its pipe.  On a pty, a terminal's user types ^D himself; for
+ * input that is not a terminal (-t with a pipe) we type it: one ^D ends a
+ * line in progress, a second one on an empty line is EOF. */
+static void end_input(struct tty_session *t, struct chan *c)
+{
+	c->from = -1;
+	if (!t->use_pty) {
+		close(c->to);
+		t->pipes[0][1] = -1;
+		c->to = -1;
+	} else if (!isatty(STDIN_FILENO)) {
+		memcpy(c->buf, "\x04\x04", 2);
+		c->off = 0;
+		c->len = last_in == '\n' ? 1 : 2;
+	}
+}
+
+/* Did poll report fd ready for `event` (or hung up, or in error)? */
+static int ready(const struct pollfd *pfd, int n, int fd, short event)
+{
+	for (int k = 0; k < n; k++) {
+		if (pfd[k].fd == fd && (pfd[k].events & event)
+		    && (pfd[k].revents & (event | POLLHUP | POLLERR)))
+			return 1;
+	}
+	return 0;
+}
+
+/* One round of the relay after poll: move what can move without blocking.
+ * The user's fds (0, 1, 2) are touched only when poll said so; ours are
+ * non-blocking.  Returns PUMP_BROKEN when the user's output is gone. */
+static int relay_round(struct tty_session *t, struct chan *ch, int nch,
+		       const struct pollfd *pfd, int n)
+{
+	for (int i = 0; i < nch; i++) {
+		struct chan *c = &ch[i];
+
+		if (c->from >= 0 && (c->from > 2 || ready(pfd, n, c->from, POLLIN)))
+			fill(c);
+		if (c->to >= 0 && (c->to > 2 || ready(pfd, n, c->to, POLLOUT))
+		    && drain(c, c->to <= 2) == PUMP_BROKEN) {
+			if (!c->is_input)
+				return PUMP_BROKEN;
+			/* The command no longer reads its input: stop feeding it. */
+			c->from = c->to = -1;
+			c->off = c->len = 0;
+			continue;
 		}
-		copy_winsize(t->master);	/* it may have changed since */
-	} else {
-		for (int i = 0; i < 3; i++) {
-			if (t->pipes[i][0] < 0)
-				continue;
-			/* Close the child's ends, or EOF never comes. */
-			if (i == 0 && t->background) {
-				close(t->pipes[0][0]);
-				close(t->pipes[0][1]);	/* EOF at once */
-				t->pipes[0][1] = -1;
-			} else if (i == 0) {
-				close(t->pipes[0][0]);
-				ch[nch++] = (struct chan){ STDIN_FILENO, t->pipes[0][1], 1 };
-			} else {
-				close(t->pipes[i][1]);
-				ch[nch++] = (struct chan){ t->pipes[i][0], i, 0 };
-			}
-			t->pipes[i][i == 0 ? 0 : 1] = -1;
+		if (c->eof && c->len == c->off && c->from >= 0) {
+			if (c->is_input)
+				end_input(t, c);
+			else
+				c->from = -1;
 		}
 	}
+	return PUMP_OK;
+}
 
-	for (;;) {
-		int n = 0, outputs = 0, r;
+/* The poll set for one round: a direction is polled for input only when
+ * its buffer is empty, for output only when it is not. */
+static int poll_set(struct chan *ch, int nch, struct pollfd *pfd, int *outputs)
+{
+	int n = 0;
 
-		for (int i = 0; i < nch; i++) {
-			if (ch[i].from < 0)
-				continue;
-			outputs += !ch[i].is_input;
+	*outputs = 0;
+	for (int i = 0; i < nch; i++) {
+		int pending = ch[i].len > ch[i].off;
+
+		if (ch[i].from >= 0 && !ch[i].is_input)
+			(*outputs)++;
+		if (ch[i].from >= 0 && !pending && !ch[i].eof)
 			pfd[n++] = (struct pollfd){ .fd = ch[i].from, .events = POLLIN };
-		}
+		else if (ch[i].to >= 0 && pending)
+			pfd[n++] = (struct pollfd){ .fd = ch[i].to, .events = POLLOUT };
+		if (!ch[i].is_input && pending)
+			(*outputs)++;
+	}
+	return n;
+}
+
+int tty_relay(struct tty_session *t, int pidfd)
+{
+	static struct chan ch[3];
+	struct pollfd pfd[6];
+	int nch = 0, exited = 0, rc = 0;
+
+	if (t->use_pty)
+		start_pty(t, ch, &nch);
+	else
+		start_pipes(t, ch, &nch);
+	for (;;) {
+		int outputs, n = poll_set(ch, nch, pfd, &outputs), r;
+
 		if (outputs == 0 && (exited || pidfd < 0))
 			break;
 		if (!exited && pidfd >= 0)
@@ -255,35 +397,18 @@ int tty_relay(struct tty_session *t, int pidfd)
 		if (r == 0)
 			break;	/* exited and quiet for 200 ms */
 		for (int k = 0; k < n; k++) {
-			if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (pfd[k].fd == pidfd) {
+			if (pfd[k].fd == pidfd && pfd[k].revents)
 				exited = 1;
-				continue;
-			}
-			if (pfd[k].fd == winch_pipe[0]) {
-				char drain[64];
-				while (read(winch_pipe[0], drain, sizeof drain) > 0)
+			if (pfd[k].fd == winch_pipe[0] && pfd[k].revents) {
+				char drain_buf[64];
+				while (read(winch_pipe[0], drain_buf, sizeof drain_buf) > 0)
 					;
 				copy_winsize(t->master);
-				continue;
 			}
-			for (int i = 0; i < nch; i++) {
-				if (ch[i].from != pfd[k].fd || pump(&ch[i]) == 0)
-					continue;
-				/* End of input reaches the command as EOF on its
-				 * pipe.  On a pty, a terminal's user types ^D
-				 * himself; for input that is not a terminal (-t
-				 * with a pipe) we type it: one ^D ends a line in
-				 * progress, a second one on an empty line is EOF. */
-				if (ch[i].is_input && !t->use_pty) {
-					close(ch[i].to);
-					t->pipes[0][1] = -1;
-				} else if (ch[i].is_input && !isatty(STDIN_FILENO)) {
-					write_all(t->master, "\x04\x04", last_in == '\n' ? 1 : 2);
-				}
-				ch[i].from = -1;
-			}
+		}
+		if (relay_round(t, ch, nch, pfd, n) == PUMP_BROKEN) {
+			rc = TTY_OUTPUT_GONE;
+			break;
 		}
 	}
 	tty_restore();
@@ -294,5 +419,5 @@ int tty_relay(struct tty_session *t, int pidfd)
 		winch_pipe[0] = winch_pipe[1] = -1;
 	}
 	tty_close(t);
-	return 0;
+	return rc;
 }

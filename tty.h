@@ -32,8 +32,11 @@ struct tty_session {
 int tty_prepare(struct tty_session *t, enum tty_mode mode);
 
 /* Open a new pty master from the devpts instance whose ptmx is at path
- * (the container's), unlock it and size it like the user's terminal. */
-int tty_open_master(struct tty_session *t, const char *ptmx_path);
+ * (the container's), unlock it and size it like the user's terminal.
+ * With root >= 0, path is resolved inside the directory root as if it were
+ * /, symlinks included (openat2 RESOLVE_IN_ROOT): a container's rootfs can
+ * then never send the open to a file of the host's. */
+int tty_open_master(struct tty_session *t, int root, const char *path);
 
 /* In the child, just before exec: put the pty slave (opened by path inside
  * the container, from t->pty_index) or the pipe ends on fds 0, 1, 2.  The
@@ -43,7 +46,12 @@ int tty_child_setup(struct tty_session *t);
 
 /* In the parent: close the child's ends, put the user's terminal in raw
  * mode (tty mode), relay until the child has exited and its output is
- * drained, then restore the terminal exactly.  pidfd is the child's. */
+ * drained, then restore the terminal exactly.  pidfd is the child's.
+ * Each direction has its own buffer and waits for POLLOUT, so neither can
+ * stop the other.  Returns 0, or TTY_OUTPUT_GONE when nobody reads the
+ * user's stdout any more (`| head -1`): the caller ends like the writer of
+ * a broken pipeline (stops the command, 141).  The caller ignores SIGPIPE. */
+#define TTY_OUTPUT_GONE 1
 int tty_relay(struct tty_session *t, int pidfd);
 
 /* Has tty_relay() anything to carry (a pty, or a terminal stream through

@@ -22,6 +22,26 @@
 
 int trace_enabled;
 const char *trace_prefix = "";
+int trace_fd = STDERR_FILENO;
+
+void trace_own_fd(void)
+{
+	int fd;
+
+	if (!trace_enabled || trace_fd != STDERR_FILENO)
+		return;
+	fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0)
+		trace_fd = fd;
+}
+
+void trace_stop(void)
+{
+	if (trace_fd != STDERR_FILENO)
+		close(trace_fd);
+	trace_fd = STDERR_FILENO;
+	trace_enabled = 0;
+}
 
 void trace_printf(const char *fmt, ...)
 {
@@ -39,7 +59,7 @@ void trace_printf(const char *fmt, ...)
 	line[n++] = '\n';
 	/* One write per line, so the parent's and the child's lines never mix
 	 * inside a line even though both write to the same stderr. */
-	if (write_all(STDERR_FILENO, line, (size_t)n) < 0)
+	if (write_all(trace_fd, line, (size_t)n) < 0)
 		(void)0;
 	errno = saved;
 }

@@ -37,6 +37,14 @@ enum {
  * int, so a run without -v formats nothing. */
 extern int trace_enabled;
 extern const char *trace_prefix;
+/* Where the trace goes: the user's stderr.  A process about to hand its
+ * fds 0-2 to the container (the pty, the relay's pipes) first moves the
+ * trace to a copy of it (trace_own_fd), so that no trace line ever lands
+ * in the command's output; the copy is close-on-exec, and a process that
+ * stays in the container without exec drops it (trace_stop). */
+extern int trace_fd;
+void trace_own_fd(void);
+void trace_stop(void);
 void trace_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define TRACE(...)                                                            \
 	do {                                                                  \

@@ -258,13 +258,23 @@ teardown() {
     done
 }
 
-@test "/proc/self/cgroup inside equals the container init's /proc/ID/cgroup" {
+@test "the command is in the container init's cgroups, seen from the host and from inside" {
     exec_start
-    run --separate-stderr "$EXEC" "$CID" -- cat /proc/self/cgroup
+    # Inside, in the container's cgroup namespace, its cgroups are "/".
+    run --separate-stderr "$EXEC" "$CID" -- /bin/sh -c 'cat /proc/self/cgroup; echo --; cat /proc/1/cgroup'
     [[ $status == 0 ]] || fail "status $status: $stderr"
-    [[ $output == "$(cat "/proc/$CID/cgroup")" ]] ||
-        fail "exec'd command:" "$output" "container init:" "$(cat "/proc/$CID/cgroup")"
-    # And those are the container's own cgroups, not the host's.
+    [[ ${output%%--*} == "${output##*--?}"$'\n' ]] ||
+        fail "exec'd command and container init differ:" "$output"
+    # From the host: the same directories as the init's.
+    exec_bg "$EXEC" "$CID" -- sleep 30
+    local ep=$EXEC_BG_PID cmd=
+    # The children file has no newline: read(1) would say it failed.
+    exec_wait 10 eval 'cmd=$(cat "/proc/$ep/task/$ep/children" 2>/dev/null); [[ -n ${cmd// /} ]]' ||
+        fail "sdocker_exec started no command"
+    cmd=${cmd%% *}
+    exec_wait 10 eval '[[ $(cat "/proc/$cmd/comm") == sleep ]]' || fail "the command never ran"
+    [[ $(cat "/proc/$cmd/cgroup") == "$(cat "/proc/$CID/cgroup")" ]] ||
+        fail "exec'd command:" "$(cat "/proc/$cmd/cgroup")" "container init:" "$(cat "/proc/$CID/cgroup")"
     assert_in_cgroup memory "$CID"
 }
 

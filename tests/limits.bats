@@ -289,20 +289,29 @@ in_range() {
 
 @test "the cgroups are made per option, hold the container, and go at exit" {
     local c
+    cg_locate memory
+    local files='memory/memory.limit_in_bytes cpu/cpu.cfs_quota_us pids/pids.max cpuset/cpuset.cpus'
+    ((CG_VER == 1)) || files='memory.max cpu.max pids.max cpuset.cpus'
     run --separate-stderr "$RUN" --memory-limit 64M --cpu-quota 50000 --cpu-shares 100 \
-        --cpuset-cpus 0 --pids-limit 50 --report "$ROOTFS" /bin/sh -c 'cat /proc/self/cgroup'
+        --cpuset-cpus 0 --pids-limit 50 --report "$ROOTFS" /bin/sh -c \
+        'cat /proc/self/cgroup; cd /sys/fs/cgroup && cat '"$files"
     [[ $status == 0 ]] || fail "$stderr"
     local id
     id=$(sed -n 's/^\[+\] start container with id \([0-9]*\)$/\1/p' <<<"$stderr")
     assert_cgroups_gone "$id"
-    # Seen from inside (no cgroup namespace): every controller it asked for.
+    # Seen from inside, in its cgroup namespace: every controller it asked
+    # for is its own cgroup, the namespace's root, with the limits asked for
+    # in its own read-only /sys/fs/cgroup.
     for c in memory cpu pids cpuset; do
         cg_locate "$c"
         if ((CG_VER == 1)); then
-            grep -Eq "^[0-9]+:([^:]*,)?$c(,[^:]*)?:/$id\$" <<<"$output" || fail "not in a $c cgroup:" "$output"
+            grep -Eq "^[0-9]+:([^:]*,)?$c(,[^:]*)?:/\$" <<<"$output" || fail "not in a $c cgroup:" "$output"
         else
-            grep -qx "0::/sdocker/$id" <<<"$output" || fail "not in /sdocker/$id:" "$output"
+            grep -qx "0::/" <<<"$output" || fail "not at its cgroup namespace's root:" "$output"
         fi
+    done
+    for want in 67108864 '^50000' '^50$' '^0$'; do
+        grep -Eq -- "$want" <<<"$output" || fail "no $want in its cgroup files:" "$output"
     done
 
     # A plain run on v1: memory and cpu, and not pids or cpuset.
@@ -337,9 +346,7 @@ in_range() {
     [[ $stderr == *"clone3("*"CLONE_INTO_CGROUP"* ]] || fail "no clone3 into the cgroup in the trace:" "$stderr"
     # Nobody moved it afterwards: no write to cgroup.procs, by either side.
     [[ $stderr != *"cgroup.procs = "* ]] || fail "a task was migrated although clone3 placed it:" "$stderr"
-    local id=${stderr##*start container with id }
-    id=${id%%[!0-9]*}
-    [[ $output == "0::/sdocker/$id" ]] || fail "the command is not in /sdocker/$id: $output"
+    [[ $output == "0::/" ]] || fail "the command is not at its cgroup namespace's root: $output"
 }
 
 @test "without clone3 (SDOCKER_NO_CLONE3=1, or on v1) the child moves itself in before its command runs" {
@@ -355,9 +362,10 @@ in_range() {
     exec=$(grep -n '\[child\] execve' <<<"$stderr" | cut -d: -f1)
     [[ -n $move && -n $exec ]] && ((move < exec)) || fail "the child did not move itself in before execve:" "$stderr"
     cg_locate memory
+    # Its cgroup is the root of its cgroup namespace.
     if ((CG_VER == 1)); then
-        grep -Eq "^[0-9]+:memory:/$id\$" <<<"$output" || fail "not in memory:/$id:" "$output"
+        grep -Eq "^[0-9]+:memory:/\$" <<<"$output" || fail "not in its memory cgroup:" "$output"
     else
-        [[ $output == "0::/sdocker/$id" ]] || fail "not in /sdocker/$id: $output"
+        [[ $output == "0::/" ]] || fail "not in its cgroup: $output"
     fi
 }
