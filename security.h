@@ -78,12 +78,14 @@ int sec_filter_build(uint64_t caps, struct sock_filter *out, size_t max);
 #define SEC_FILTER_MAX 256
 
 /* In the container's mount namespace, with its /proc, /sys and /dev
- * mounted and before sec_apply(): /dev/null bound over the leaky /proc
- * files, an empty read-only tmpfs over the leaky directories (/proc/acpi,
- * /proc/kcore, /proc/keys, /proc/kallsyms, ..., /sys/firmware), and
- * /proc/bus, fs, irq, sys and sysrq-trigger made read-only.  A path this
- * kernel lacks is skipped; a symlink anywhere on a path is refused, never
- * followed. */
+ * mounted and before sec_apply() (it needs CAP_SYS_ADMIN and mount(2)):
+ * its /dev/null bound over the leaky /proc files (kcore, keys, key-users,
+ * kallsyms, timer_list, sched_debug, ...), an empty read-only tmpfs over
+ * the leaky directories (/proc/acpi, asound, scsi, /sys/firmware,
+ * /sys/devices/virtual/powercap), and /proc/bus, fs, irq, sys and
+ * sysrq-trigger made read-only (nosuid, nodev, noexec kept).  A path this
+ * kernel lacks is skipped; a symlink anywhere on a path (or a /dev/null
+ * that is not 1:3) is refused, never followed. */
 int sec_mask_paths(void);
 
 /* The last step before exec, in the process that will exec: bounding set

@@ -71,12 +71,17 @@ probe() {
 }
 
 # blocked ATTACK [SDOCKER_RUN_OPTION...]: the attack fails, and the probe
-# says so on one line, which goes to the TAP stream.
+# says so on one line, which goes to the TAP stream.  Where this machine
+# has nothing to attack (no disk under /, a kernel without /proc/kcore or
+# without the i386 and x32 entry points) the test is skipped, saying so.
 blocked() {
     local attack=$1
     shift
     probe "$@" -- "$attack"
     note "${lines[0]:-(no output)}"
+    if [[ $status == 2 && ${lines[0]} == "$attack: not applicable ("* ]]; then
+        skip "expected: ${lines[0]}"
+    fi
     [[ $status == 0 && ${lines[0]} == "$attack: blocked ("* ]] ||
         fail "$attack was not blocked (status $status):" "$output" "stderr:" "$stderr"
 }
@@ -139,9 +144,9 @@ DEFAULT_CAPS=00000000a80425fb
     blocked proc-keys
 }
 
-@test "default: /proc/kcore and /proc/kallsyms leak nothing" {
-    blocked kcore
+@test "default: /proc/kallsyms and /proc/kcore leak nothing" {
     blocked kallsyms
+    blocked kcore
 }
 
 @test "default: /dev/kmsg made with mknod cannot be opened" {
@@ -175,7 +180,8 @@ DEFAULT_CAPS=00000000a80425fb
     while IFS= read -r line; do
         note "$line"
     done <<<"$output"
-    [[ $status == 0 && ${lines[-1]} == "all: "*" blocked, 0 WORKED" ]] || fail "$output" "$stderr"
+    [[ $status == 0 && ${lines[-1]} == "all: "*" blocked, 0 WORKED, "*" not applicable here" ]] ||
+        fail "$output" "$stderr"
 }
 
 # --- --privileged, and each opt-out ---------------------------------------------

@@ -5,7 +5,9 @@
  *   probe ATTACK        run one attack; prints one line
  *                         ATTACK: blocked (<call>: <the kernel's answer>)
  *                         ATTACK: WORKED (<what it got>)
- *                       and exits 0 when blocked, 1 when it worked
+ *                         ATTACK: not applicable (<what this kernel lacks>)
+ *                       and exits 0 when blocked, 1 when it worked, 2 when
+ *                       there is nothing to try here
  *   probe all           every attack, one line each, then a summary;
  *                       exits 0 only if all were blocked
  *   probe exe-watch PID|new
@@ -23,7 +25,8 @@
  *
  * It links nothing of sdocker's: it judges security.c from the outside,
  * with its own list of docker's capabilities.  Exit 2: usage, or nothing to
- * judge (exe-watch saw no process).
+ * judge (no disk, no /proc/kcore, no compat entry points, exe-watch saw no
+ * process).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,6 +55,21 @@
 enum { BLOCKED = 0, WORKED = 1, UNKNOWN = 2 };
 
 static const char *attack = "probe";
+
+/* Nothing to judge here (the kernel has no such thing): one line, exit 2. */
+static int not_here(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int not_here(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: not applicable (", attack);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(")\n");
+	fflush(stdout);
+	return UNKNOWN;
+}
 
 /* The verdict line, and the exit status that goes with it. */
 static int verdict(int worked, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -169,7 +187,7 @@ static int do_mknod_disk(void)
 	int fd, worked = 0;
 
 	if (host_disk(&dev, fstype, sizeof fstype) < 0)
-		return verdict(0, "no block device found under / or in /sys/dev/block: nothing to try");
+		return not_here("no block device under / or in /sys/dev/block");
 	unlink(node);
 	if (mknod(node, S_IFBLK | 0600, dev) < 0)
 		return verdict(0, "mknod b %u:%u: %s", major(dev), minor(dev), strerror(errno));
@@ -487,8 +505,8 @@ static int do_kcore(void)
 	int fd = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
 	ssize_t r;
 
-	if (fd < 0 && errno == ENOENT)
-		return verdict(0, "open /proc/kcore: %s (this kernel has none)", strerror(errno));
+	if (fd < 0 && errno == ENOENT && access("/proc/kallsyms", F_OK) == 0)
+		return not_here("this kernel has no /proc/kcore");
 	if (fd < 0)
 		return verdict(0, "open /proc/kcore: %s", strerror(errno));
 	if (is_null(fd)) {
@@ -649,7 +667,10 @@ static int do_compat(void)
 	int rb = child_outcome(x32_getpid, b, sizeof b);
 
 	/* Either answering is a way around a filter that judges x86_64
-	 * numbers only. */
+	 * numbers only.  A kernel with neither entry point leaves nothing to
+	 * judge. */
+	if (ra == -SIGSEGV && rb == ENOSYS)
+		return not_here("this kernel has no int 0x80 entry (SIGSEGV) and no x32 (ENOSYS)");
 	return verdict(ra == 0 || rb == 0, "int 0x80 getpid: %s%s; x32 getpid: %s%s", a,
 		       ra == -SIGSEGV ? " (this kernel has no int 0x80 entry)" : "", b,
 		       rb == ENOSYS ? " (this kernel has no x32)" : "");
@@ -949,7 +970,7 @@ static const struct {
 
 static int do_all(void)
 {
-	int blocked = 0, worked = 0, other = 0;
+	int blocked = 0, worked = 0, absent = 0, other = 0;
 
 	for (size_t i = 0; i < NATTACKS; i++) {
 		int status = 0;
@@ -968,12 +989,15 @@ static int do_all(void)
 			blocked++;
 		else if (WIFEXITED(status) && WEXITSTATUS(status) == WORKED)
 			worked++;
+		else if (WIFEXITED(status) && WEXITSTATUS(status) == UNKNOWN)
+			absent++;
 		else {
 			printf("%s: no verdict (status %#x)\n", attacks[i].name, status);
 			other++;
 		}
 	}
-	printf("all: %d blocked, %d WORKED%s\n", blocked, worked, other ? ", some gave no verdict" : "");
+	printf("all: %d blocked, %d WORKED, %d not applicable here%s\n", blocked, worked, absent,
+	       other ? ", some gave no verdict" : "");
 	return worked || other ? WORKED : BLOCKED;
 }
 
@@ -984,7 +1008,7 @@ static void usage(FILE *out)
 		fprintf(out, "  %-14s %s\n", attacks[i].name, attacks[i].what);
 	fprintf(out, "  %-14s %s\n", "exe-watch", "open /proc/PID/exe, reopen it for writing once PID ends");
 	fprintf(out, "  %-14s %s\n", "all", "every attack above marked as one, and a summary");
-	fprintf(out, "\nExit status: 0 blocked, 1 WORKED, 2 usage or nothing to judge.\n");
+	fprintf(out, "\nExit status: 0 blocked, 1 WORKED, 2 usage or not applicable here.\n");
 }
 
 int main(int argc, char **argv)
