@@ -300,6 +300,7 @@ struct asm_state {
 	int at[L_COUNT];			/* where each label is, or -1 */
 	struct { size_t insn; int jt, jf; } fix[SEC_FILTER_MAX];
 	size_t nfix;
+	int lost;				/* a jump found no room in fix[] */
 };
 
 static void emit(struct asm_state *a, uint16_t code, uint32_t k)
@@ -313,7 +314,9 @@ static void emit(struct asm_state *a, uint16_t code, uint32_t k)
  * instruction). */
 static void emit_jump(struct asm_state *a, uint16_t code, uint32_t k, int jt, int jf)
 {
-	if (a->n < a->max && a->nfix < sizeof a->fix / sizeof a->fix[0]) {
+	if (a->nfix == sizeof a->fix / sizeof a->fix[0])
+		a->lost = 1;
+	else if (a->n < a->max) {
 		a->out[a->n] = (struct sock_filter)BPF_JUMP(code, k, 0, 0);
 		a->fix[a->nfix].insn = a->n;
 		a->fix[a->nfix].jt = jt;
@@ -330,7 +333,7 @@ static void place(struct asm_state *a, enum label l)
 
 static int resolve(struct asm_state *a)
 {
-	if (a->n > a->max) {
+	if (a->n > a->max || a->lost) {
 		errno = ENOSPC;
 		return -1;
 	}
