@@ -90,9 +90,12 @@ int sec_mask_paths(void);
 
 /* The last step before exec, in the process that will exec: bounding set
  * cut to p->caps, ambient and inheritable emptied, no_new_privs, the
- * seccomp filter, then permitted = effective = p->caps.  Needs the full
- * root capabilities it starts with.  After it the process can still
- * prctl, capset, close_range and execve. */
+ * seccomp filter, then permitted = effective = p->caps.  It keeps what it
+ * is asked for and holds (p->caps, the running kernel's caps and the
+ * caller's permitted set: a run under a reduced bounding set keeps less,
+ * and the -v trace names what was kept); it needs CAP_SETPCAP and, for
+ * the filter without no_new_privs, CAP_SYS_ADMIN, as root has.  After it
+ * the process can still prctl, capset, close_range and execve. */
 int sec_apply(const struct sec_policy *p);
 
 /* cgroup v1 devices: write SEC_DEVICES_V1_DENY into devices.deny, then
