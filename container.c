@@ -92,8 +92,8 @@ static int plain_dir(const char *path)
 	if (lstat(path, &sb) < 0)
 		return step_failed("mount target %s", path);
 	if (S_ISLNK(sb.st_mode)) {
-		errno = ELOOP;
-		return step_failed("mount target %s is a symbolic link in the rootfs: refused", path);
+		warnx("rootfs: %s is a symbolic link; sdocker mounts only on real directories", path);
+		return -1;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
 		errno = ENOTDIR;

@@ -787,14 +787,35 @@ int cg_single_v2(const struct cgroup *cg)
 	return dir != NULL;
 }
 
+/* The controller whose directory is the container's v2 one, or -1. */
+static int v2_owner(const struct cgroup *cg)
+{
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if (owns_dir(cg, c) && cg->mnt[c].version == 2)
+			return c;
+	}
+	return -1;
+}
+
 int cg_open_dir(struct cgroup *cg)
 {
+	int c = v2_owner(cg);
+
 	if (cg->v2_into_fd >= 0)
-		close(cg->v2_into_fd);
-	cg->v2_into_fd = open(cg->dir[CG_MEMORY], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return cg->v2_into_fd;
+	if (c < 0) {
+		warnx("container %d has no cgroup v2 directory", (int)cg->id);
+		return -1;
+	}
+	cg->v2_into_fd = open(cg->dir[c], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg->v2_into_fd < 0)
-		warn("open %s", cg->dir[CG_MEMORY]);
+		warn("open %s", cg->dir[c]);
 	return cg->v2_into_fd;
+}
+
+int cg_v2_devices(const struct cgroup *cg)
+{
+	return !(cg->want & BIT(CG_DEVICES)) && v2_owner(cg) >= 0;
 }
 
 int cg_sweep_v2_orphans(int (*in_use)(pid_t id), int dry_run)

@@ -121,9 +121,14 @@ int cg_create(struct cgroup *cg, const struct cg_limits *lim);
  * start the child inside it (CLONE_INTO_CGROUP)? */
 int cg_single_v2(const struct cgroup *cg);
 
-/* Open the container's v2 directory for clone3 (after cg_create).  The fd
- * is kept in cg and closed by cg_destroy.  Returns it, or -1 (printed). */
+/* Open the container's v2 directory (after cg_create), for clone3 and for
+ * a device program.  The fd is kept in cg (opened once) and closed by
+ * cg_destroy.  Returns it, or -1 (printed). */
 int cg_open_dir(struct cgroup *cg);
+
+/* Are the container's device rules a program on its v2 directory (it has
+ * one, and no v1 devices cgroup)? */
+int cg_v2_devices(const struct cgroup *cg);
 
 /* The container's own view of its cgroups, for a cgroup namespace: one
  * line per hierarchy it has a directory in, "cgroup OPTIONS NAME" (v1,

@@ -11,12 +11,19 @@
  * container's processes say now); join its namespaces in a fixed order from
  * a table; take its root; fork, because a PID namespace applies to children
  * only; the child joins the cgroups (only it is charged to the container,
- * not the relay) and execs.
+ * not the relay), takes the privileges the record gives the container's
+ * init, and execs.
+ *
+ * It runs from a sealed copy of itself in memory and is not dumpable while
+ * it is in the container's namespaces: a process of the container must
+ * never reach the host's sdocker_exec binary through /proc/PID/exe and
+ * write to it (CVE-2019-5736 was that, for runc).
  * The record and cgroup details are state.c's and resource.c's; the clean
  * environment and the exec are container.c's.
  */
 #include "container.h"
 #include "resource.h"
+#include "security.h"
 #include "state.h"
 #include "tty.h"
 #include "util.h"
@@ -31,7 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -94,6 +103,7 @@ struct target {
 	int cgfd[8];		/* the record's cgroups' join files */
 	int ncg;
 	int rootfd;
+	struct sec_policy policy;	/* the container's, from its record */
 	const char *rootfs_arg;
 	char **argv;
 	enum tty_mode tty;
@@ -152,6 +162,40 @@ static void parse_args(int argc, char **argv, struct target *t)
 		errx(EXIT_SDOCKER, "must be run as root (it joins another process's namespaces)");
 }
 
+/* Run from a sealed copy of our own binary in memory, unless we already
+ * do: a process in the container that got hold of /proc/PID/exe would find
+ * a memfd that nobody can write, not the host's file.  (The same for every
+ * process we start: the command's process runs this copy until its exec.)
+ * Returns only when running from the copy. */
+static void run_from_sealed_copy(char **argv)
+{
+	extern char **environ;
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), copy;
+	struct stat sb;
+	off_t off = 0;
+
+	if (self < 0)
+		err(EXIT_SDOCKER, "open /proc/self/exe");
+	if (fcntl(self, F_GET_SEALS) >= 0) {	/* only a memfd has seals */
+		close(self);
+		return;
+	}
+	copy = memfd_create("sdocker_exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (copy < 0 || fstat(self, &sb) < 0)
+		err(EXIT_SDOCKER, "memfd_create for a sealed copy of sdocker_exec");
+	while (off < sb.st_size) {
+		ssize_t n = sendfile(copy, self, NULL, (size_t)(sb.st_size - off));
+		if (n <= 0)
+			err(EXIT_SDOCKER, "copy /proc/self/exe into a memfd");
+		off += n;
+	}
+	if (fcntl(copy, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		err(EXIT_SDOCKER, "seal the memfd copy of sdocker_exec");
+	close(self);
+	fexecve(copy, argv, environ);
+	err(EXIT_SDOCKER, "fexecve the sealed copy of sdocker_exec");
+}
+
 /* Is pid still the container the record describes?  Exits if not. */
 static void check_alive(const struct target *t, const char *when)
 {
@@ -206,6 +250,15 @@ static void find_container(struct target *t)
 
 	read_record(t);
 	check_alive(t, "before it could be joined");
+	if (!t->st.have_policy)
+		errx(EXIT_SDOCKER, "the record %s/%d names no security policy for the command "
+		     "(an older sdocker_run wrote it)", SDOCKER_STATE_DIR, (int)t->id);
+	/* No masks: those are mounts, and the command joins them. */
+	sec_policy_default(&t->policy);
+	t->policy.caps = t->st.caps;
+	t->policy.no_new_privs = t->st.no_new_privs;
+	t->policy.seccomp = t->st.seccomp;
+	t->policy.mask_paths = 0;
 	/* A container still in its setup has the host's root and no /proc
 	 * yet: wait for sdocker_run to mark it ready (setup takes
 	 * milliseconds; 10 s covers a loaded or emulated machine). */
@@ -323,6 +376,9 @@ static __attribute__((noreturn)) void child(struct target *t, struct tty_session
 		warn("attach the container's terminal");
 		_exit(EXIT_SDOCKER);
 	}
+	/* Last: the privileges of the container's init, from its record. */
+	if (sec_apply(&t->policy) < 0)
+		_exit(EXIT_SDOCKER);
 	if (write(started, "x", 1) < 0)
 		_exit(EXIT_SDOCKER);
 	container_exec(t->argv, envp);
@@ -398,7 +454,16 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	open_std_fds();
+	run_from_sealed_copy(argv);
+	/* The name ps and tools look for, not the memfd's; and nothing in the
+	 * container may read our memory or open our exe through /proc while
+	 * we are in its namespaces. */
+	prctl(PR_SET_NAME, PROG);
+	prctl(PR_SET_DUMPABLE, 0);
 	parse_args(argc, argv, &t);
+	TRACE("memfd_create(\"sdocker_exec\", MFD_ALLOW_SEALING) ; F_SEAL_WRITE|F_SEAL_GROW|"
+	      "F_SEAL_SHRINK|F_SEAL_SEAL ; fexecve   (it runs from a sealed copy of itself)");
+	TRACE("prctl(PR_SET_DUMPABLE, 0)   (no process of the container can ptrace or open it)");
 	find_container(&t);
 	open_container(&t);
 	join_namespaces(&t);

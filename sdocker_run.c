@@ -27,6 +27,7 @@
 #include "container.h"
 #include "ipc.h"
 #include "resource.h"
+#include "security.h"
 #include "state.h"
 #include "tty.h"
 #include "util.h"
@@ -77,6 +78,10 @@ struct options {
 	char **argv;			/* the command */
 	char **demo;			/* --cpu-test or --memory-test's command */
 	struct cg_limits lim;
+	struct sec_policy sec;		/* what the command may do */
+	uint64_t cap_add, cap_drop;	/* --cap-add, --cap-drop, applied at the end */
+	int privileged;			/* --privileged */
+	int seccomp_opt, nnp_opt;	/* --security-opt: 0 or 1; -1 when not given */
 	int report;
 	int init;			/* --init: a reaping PID 1 runs the command */
 	int cleanup;			/* --cleanup: sweep and exit */
@@ -131,7 +136,7 @@ static void usage(FILE *out)
 	      "      --cpu-quota US         CPU time per period, 1000..17592186044415 us\n"
 	      "      --cpu-shares N         relative CPU weight, 2..262144\n"
 	      "      --cpuset-cpus LIST     CPUs to run on (0..8191), e.g. 0 or 0-1,3\n"
-	      "      --pids-limit N         most tasks at once, 1..4194304\n"
+	      "      --pids-limit N|max     most tasks at once, 1..4194304 (default 2048)\n"
 	      "  -t, --tty                  give the command a terminal even if stdin\n"
 	      "                             is not one (default: when stdin and stdout\n"
 	      "                             are terminals and we are in the foreground)\n"
@@ -139,6 +144,12 @@ static void usage(FILE *out)
 	      "      --init                 run the command under a minimal init that\n"
 	      "                             reaps orphans and forwards signals (a PID 1\n"
 	      "                             without handlers ignores SIGTERM and Ctrl-C)\n"
+	      "      --privileged           no capability drop, seccomp filter, masked\n"
+	      "                             paths, device rules or no_new_privs\n"
+	      "      --cap-add CAP          keep capability CAP (NET_ADMIN, ALL, ...)\n"
+	      "      --cap-drop CAP         drop capability CAP (ALL: every one)\n"
+	      "      --security-opt OPT     seccomp=unconfined: no seccomp filter;\n"
+	      "                             no-new-privileges=false: setuid works\n"
 	      "      --report               print a usage report when it ends\n"
 	      "      --cleanup              remove what killed runs left, then exit\n"
 	      "  -v, --verbose              trace each step as the kernel sees it\n"
@@ -214,6 +225,42 @@ static void set_memory(struct options *o, const struct opt *op, const char *arg)
 		bad_usage("--%s %.40s%s: out of range (1M..%lld)", op->name, arg,
 			  strlen(arg) > 40 ? "..." : "", (long long)INT64_MAX);
 	o->lim.memory = (int64_t)size;
+}
+
+/* --pids-limit N, or "max" for none at all. */
+static void set_pids(struct options *o, const struct opt *op, const char *arg)
+{
+	if (strcmp(arg, "max") == 0)
+		o->lim.pids = -1;
+	else
+		o->lim.pids = (int64_t)number_arg(op, arg);
+}
+
+/* --cap-add and --cap-drop, docker's names: CAP_ optional, any case, ALL. */
+static void set_cap(struct options *o, const struct opt *op, const char *arg)
+{
+	uint64_t mask;
+
+	if (sec_cap_from_name(arg, &mask) < 0)
+		bad_usage("--%s '%.40s': not a capability (e.g. NET_ADMIN, SYS_PTRACE, ALL)",
+			  op->name, arg);
+	if (strcmp(op->name, "cap-add") == 0)
+		o->cap_add |= mask;
+	else
+		o->cap_drop |= mask;
+}
+
+static void set_security_opt(struct options *o, const struct opt *op, const char *arg)
+{
+	if (strcmp(arg, "seccomp=unconfined") == 0)
+		o->seccomp_opt = 0;
+	else if (strcmp(arg, "no-new-privileges=false") == 0)
+		o->nnp_opt = 0;
+	else if (strcmp(arg, "no-new-privileges=true") == 0 || strcmp(arg, "no-new-privileges") == 0)
+		o->nnp_opt = 1;
+	else
+		bad_usage("--%s '%.60s': not one of seccomp=unconfined, no-new-privileges=false, "
+			  "no-new-privileges=true", op->name, arg);
 }
 
 static void set_cpuset(struct options *o, const struct opt *op, const char *arg)
@@ -306,18 +353,37 @@ static const struct opt opts[] = {
 	{ "cpu-shares", OPT_LONG_ONLY + 4, required_argument, set_number, FIELD(lim.cpu_shares),
 	  2, 262144 },
 	{ "cpuset-cpus", OPT_LONG_ONLY + 5, required_argument, set_cpuset, 0, 0, 0 },
-	{ "pids-limit", OPT_LONG_ONLY + 6, required_argument, set_number, FIELD(lim.pids),
-	  1, 4194304 },
+	{ "pids-limit", OPT_LONG_ONLY + 6, required_argument, set_pids, 0, 1, 4194304 },
 	{ "tty", 't', no_argument, set_tty, 0, 0, 0 },
 	{ "no-tty", 'T', no_argument, set_tty, 0, 0, 0 },
 	{ "report", OPT_LONG_ONLY + 7, no_argument, set_flag, FIELD(report), 0, 0 },
 	{ "init", OPT_LONG_ONLY + 8, no_argument, set_flag, FIELD(init), 0, 0 },
 	{ "cleanup", OPT_LONG_ONLY + 9, no_argument, set_flag, FIELD(cleanup), 0, 0 },
+	{ "privileged", OPT_LONG_ONLY + 10, no_argument, set_flag, FIELD(privileged), 0, 0 },
+	{ "cap-add", OPT_LONG_ONLY + 11, required_argument, set_cap, 0, 0, 0 },
+	{ "cap-drop", OPT_LONG_ONLY + 12, required_argument, set_cap, 0, 0, 0 },
+	{ "security-opt", OPT_LONG_ONLY + 13, required_argument, set_security_opt, 0, 0, 0 },
 	{ "verbose", 'v', no_argument, set_verbose, 0, 0, 0 },
 	{ "help", 'h', no_argument, show_help, 0, 0, 0 },
 	{ "version", 'V', no_argument, show_version, 0, 0, 0 },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
+
+/* The policy the options add up to: --privileged first (everything off),
+ * then --security-opt's switches as given, then the capability edits. */
+static void finish_policy(struct options *o)
+{
+	if (o->privileged)
+		sec_policy_privileged(&o->sec);
+	else
+		sec_policy_default(&o->sec);
+	if (o->seccomp_opt >= 0)
+		o->sec.seccomp = o->seccomp_opt;
+	if (o->nnp_opt >= 0)
+		o->sec.no_new_privs = o->nnp_opt;
+	sec_caps_edit(&o->sec.caps, o->cap_add, o->cap_drop);
+	o->lim.devices_allow = o->sec.devices ? sec_devices_v1_allow : NULL;
+}
 
 /* ROOTFS: an existing directory that is not the host's root. */
 static void check_rootfs(const char *arg, char *resolved)
@@ -363,6 +429,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			bad_option(argv, longopts);
 		opts[i].set(o, &opts[i], optarg);
 	}
+	finish_policy(o);
 	if (geteuid() != 0)
 		errx(EXIT_SDOCKER, "must be run as root (it creates namespaces and cgroups)");
 	if (o->cleanup) {
@@ -443,7 +510,8 @@ static int child_setup(struct run *r, int netns_ok)
 	    || container_set_hostname(h->hostname) < 0
 	    || container_enter_rootfs(r->o.rootfs) < 0	/* private mounts, pivot_root */
 	    || container_mount_pseudo_fs() < 0		/* proc, sys, dev, dev/pts */
-	    || container_mount_cgroups(h->cgroup_mounts) < 0)	/* its own, read-only */
+	    || container_mount_cgroups(h->cgroup_mounts) < 0	/* its own, read-only */
+	    || (r->o.sec.mask_paths && sec_mask_paths() < 0))	/* /proc and /sys leaks */
 		return -1;
 	return 0;
 }
@@ -508,6 +576,10 @@ static __attribute__((noreturn)) void child_main(struct run *r)
 		warn("attach the container's terminal");
 		_exit(EXIT_SDOCKER);
 	}
+	/* Last: what it may do from now on (capabilities, no_new_privs, the
+	 * seccomp filter), for the init and so for all it starts. */
+	if (sec_apply(&r->o.sec) < 0)
+		_exit(EXIT_SDOCKER);
 	if (r->o.init)
 		container_mini_init(r->o.argv, envp, &forwarded, &orig_mask);
 	container_exec(r->o.argv, envp);
@@ -526,6 +598,17 @@ static pid_t clone_plain(void)
 	else if (pid < 0)
 		warn("clone(" NS_FLAG_NAMES ")");
 	return pid;
+}
+
+/* v2 has no devices files: the device rules are an eBPF program on the
+ * container's directory, there before anything runs in it. */
+static int devices_v2(struct run *r)
+{
+	if (!r->o.sec.devices || !cg_v2_devices(&r->cg))
+		return 0;
+	if (cg_open_dir(&r->cg) < 0)
+		return -1;
+	return sec_devices_v2_attach(r->cg.v2_into_fd);
 }
 
 #define CLONE3_REFUSED (-2)
@@ -565,8 +648,8 @@ static pid_t clone_into_cgroup(struct run *r)
 		 * never touch its directory, try the next pid. */
 		if (cg_exists(&r->cg))
 			continue;
-		if (cg_create(&r->cg, &r->o.lim) < 0
-		    || cg_open_dir(&r->cg) < 0) {
+		if (cg_create(&r->cg, &r->o.lim) < 0 || cg_open_dir(&r->cg) < 0
+		    || devices_v2(r) < 0) {
 			cg_destroy(&r->cg);
 			return -1;
 		}
@@ -640,6 +723,9 @@ static void fill_record(const struct run *r, struct state_info *st)
 		used += snprintf(st->command + used, sizeof st->command - (size_t)used, "%s%s",
 				 i ? " " : "", r->o.argv[i]);
 	st->ncgroups = cg_dirs(&r->cg, st->cgroups, (int)(sizeof st->cgroups / sizeof st->cgroups[0]));
+	st->caps = r->o.sec.caps;
+	st->no_new_privs = r->o.sec.no_new_privs;
+	st->seccomp = r->o.sec.seccomp;
 }
 
 /* The record comes before the cgroups: if we are killed between the two,
@@ -674,7 +760,7 @@ static int record_and_cgroups(struct run *r)
 	/* mkdir, limits; the child moves itself in when it has GO, long
 	 * before its command runs. */
 	if (!r->born_in_cgroup
-	    && (cg_create(&r->cg, &r->o.lim) < 0
+	    && (cg_create(&r->cg, &r->o.lim) < 0 || devices_v2(r) < 0
 		|| cg_self_files(&r->cg, h->cgroup_files, sizeof h->cgroup_files) < 0))
 		goto out;
 	if (cg_ns_mounts(&r->cg, h->cgroup_mounts, sizeof h->cgroup_mounts) < 0)
@@ -961,6 +1047,10 @@ static void run_init(struct run *r)
 	memset(&r->o, 0, sizeof r->o);
 	r->o.hostname = "sdocker";
 	r->o.lim = (struct cg_limits)CG_LIMITS_NONE;
+	/* A fork bomb must not take a shared lab server down (podman's
+	 * default); --pids-limit max lifts it. */
+	r->o.lim.pids = 2048;
+	r->o.seccomp_opt = r->o.nnp_opt = -1;
 	r->ch = (struct ipc_channel){ .semid = -1 };
 	cg_clear(&r->cg);
 	r->pid = 0;

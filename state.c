@@ -266,7 +266,9 @@ static int put_value(char *text, size_t size, size_t *used, const char *key, con
 int state_format(const struct state_info *st, char *text, size_t size)
 {
 	size_t used;
-	int n = snprintf(text, size, "pid=%d\nstarttime=%llu\n", (int)st->pid, st->starttime);
+	int n = snprintf(text, size, "pid=%d\nstarttime=%llu\ncaps=%llx\nno_new_privs=%d\nseccomp=%d\n",
+			 (int)st->pid, st->starttime, (unsigned long long)st->caps,
+			 st->no_new_privs, st->seccomp);
 
 	if (n < 0 || (size_t)n >= size)
 		goto toolong;
@@ -345,6 +347,17 @@ int state_parse(const char *text, struct state_info *st)
 			    || vlen >= sizeof st->cgroups[0])
 				goto bad;
 			memcpy(st->cgroups[st->ncgroups++], val, vlen + 1);
+		} else if (KEY("caps")) {
+			char *end;
+			errno = 0;
+			st->caps = strtoull(val, &end, 16);
+			if (errno || end == val || *end || val[0] == '-' || val[0] == '+')
+				goto bad;
+			st->have_policy = 1;
+		} else if (KEY("no_new_privs") || KEY("seccomp")) {
+			if ((val[0] != '0' && val[0] != '1') || val[1])
+				goto bad;
+			*(KEY("seccomp") ? &st->seccomp : &st->no_new_privs) = val[0] == '1';
 		} else if (KEY("ready")) {
 			if (strcmp(val, "1") != 0)
 				goto bad;

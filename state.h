@@ -11,6 +11,7 @@
 #define SDOCKER_STATE_H
 
 #include <limits.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct state_info {
@@ -22,6 +23,11 @@ struct state_info {
 	int ncgroups;
 	char command[512];
 	int ready;		/* setup done: sdocker_exec may join */
+	/* What the command may do, for sdocker_exec to give its own the same:
+	 * capabilities kept, no_new_privs, the seccomp filter. */
+	uint64_t caps;
+	int no_new_privs, seccomp;
+	int have_policy;	/* the record has them (caps=) */
 };
 
 /* Serialise creation against sweeps: runs take LOCK_SH while they create

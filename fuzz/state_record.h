@@ -53,6 +53,8 @@ static inline void check_same(const struct state_info *a, const struct state_inf
 		   a->hostname, b->hostname);
 	FUZZ_CHECK(strcmp(a->command, b->command) == 0, "command \"%s\" became \"%s\"", a->command,
 		   b->command);
+	FUZZ_CHECK(a->caps == b->caps && a->no_new_privs == b->no_new_privs
+		   && a->seccomp == b->seccomp, "the policy differs: %s", text);
 	FUZZ_CHECK(a->ncgroups == b->ncgroups, "%d cgroups became %d: %s", a->ncgroups, b->ncgroups,
 		   text);
 	for (int i = 0; i < a->ncgroups; i++)

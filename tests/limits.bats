@@ -314,17 +314,24 @@ in_range() {
         grep -Eq -- "$want" <<<"$output" || fail "no $want in its cgroup files:" "$output"
     done
 
-    # A plain run on v1: memory and cpu, and not pids or cpuset.
+    # A plain run on v1: memory, cpu, pids (the default limit of 2048) and
+    # devices (the device rules), and not cpuset; with --pids-limit max,
+    # no pids cgroup.
     sleeper c
     cg_locate memory
     if ((CG_VER == 1)); then
-        for c in memory cpu; do
+        for c in memory cpu pids; do
             assert_in_cgroup "$c" "$CID"
         done
-        for c in pids cpuset; do
-            cg_locate "$c" || continue
-            [[ ! -d $(cg_dir "$c" "$CID") ]] || fail "a $c cgroup without the option asking for it"
-        done
+        assert_cg pids "$CID" pids.max 2048
+        if cg_locate devices 2>/dev/null; then
+            assert_in_cgroup devices "$CID"
+        fi
+        cg_locate cpuset
+        [[ ! -d $(cg_dir cpuset "$CID") ]] || fail "a cpuset cgroup without the option asking for it"
+        stop "$CID"
+        sleeper c --pids-limit max
+        [[ ! -d $(cg_dir pids "$CID") ]] || fail "a pids cgroup with --pids-limit max"
     else
         assert_in_cgroup memory "$CID"
         [[ -d $CG_MNT/sdocker ]]
