@@ -22,8 +22,8 @@ MANDIR  ?= $(PREFIX)/share/man
 TOOLS    := sdocker_run sdocker_exec
 PAYLOADS := cpu-test memory-test
 COMMON   := util.o
-RUN_OBJS := sdocker_run.o container.o ipc.o resource.o security.o state.o tty.o $(COMMON)
-EXEC_OBJS := sdocker_exec.o container.o resource.o security.o state.o tty.o $(COMMON)
+RUN_OBJS := sdocker_run.o container.o containers.o ipc.o resource.o security.o state.o tty.o $(COMMON)
+EXEC_OBJS := sdocker_exec.o container.o containers.o resource.o security.o state.o tty.o $(COMMON)
 HEADERS  := $(wildcard *.h)
 
 .PHONY: all clean distclean rootfs test check unit help

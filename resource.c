@@ -265,7 +265,9 @@ int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct)
 	if (read_mounts(cg) < 0)
 		return -1;
 	cg->want = BIT(CG_MEMORY) | BIT(CG_CPU);
-	if (want_cpuacct)
+	/* CPU usage (sdocker_ps, --report) where there is a controller for it:
+	 * a host without one still runs containers. */
+	if (want_cpuacct && cg->mnt[CG_CPUACCT].path[0])
 		cg->want |= BIT(CG_CPUACCT);
 	if (lim->pids >= 0)
 		cg->want |= BIT(CG_PIDS);
@@ -883,6 +885,23 @@ static int read_u64(const char *dir, const char *file, uint64_t *out)
 	return parse_u64(buf, 0, UINT64_MAX, out);
 }
 
+/* The CPUs the container could run on: its cpuset's effective list, or
+ * the host's online CPUs when it has no cpuset of its own. */
+static void read_cpus(const struct cgroup *cg, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	const char *dir = cg->dir[CG_CPUSET];
+
+	if (dir[0]
+	    && ((fmt_path(path, sizeof path, "%s/cpuset.effective_cpus", dir) == 0
+		 && read_file(path, buf, size) > 0)
+		|| (fmt_path(path, sizeof path, "%s/cpuset.cpus.effective", dir) == 0
+		    && read_file(path, buf, size) > 0)))
+		return;
+	if (read_file("/sys/devices/system/cpu/online", buf, size) < 0)
+		snprintf(buf, size, "?");
+}
+
 int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all)
 {
 	const char *mem = cg->dir[CG_MEMORY], *cpu = cg->dir[CG_CPU];
@@ -909,6 +928,12 @@ int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all)
 		st->have_memory_peak = read_u64(mem, "memory.peak", &st->memory_peak) == 0;
 		read_u64(mem, "memory.max", &st->memory_limit);
 	}
+	if (cg->dir[CG_PIDS][0] && read_key(cg->dir[CG_PIDS], "pids.events", "max",
+					     &st->pids_refused) == 0) {
+		st->have_pids = 1;
+		read_u64(cg->dir[CG_PIDS], "pids.max", &st->pids_limit);
+	}
+	read_cpus(cg, st->cpus, sizeof st->cpus);
 	if (cpu[0] && cg->mnt[CG_CPU].version == 1) {
 		read_key(cpu, "cpu.stat", "nr_periods", &st->nr_periods);
 		read_key(cpu, "cpu.stat", "nr_throttled", &st->nr_throttled);
@@ -924,6 +949,32 @@ int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all)
 		if (read_key(cpu, "cpu.stat", "usage_usec", &v) == 0) {
 			st->cpu_usage_ns = v * 1000;
 			st->have_cpu_usage = 1;
+		}
+	}
+	return 0;
+}
+
+int cg_read_usage(char dirs[][PATH_MAX], int n, struct cg_usage *u)
+{
+	uint64_t v;
+
+	memset(u, 0, sizeof *u);
+	for (int i = 0; i < n; i++) {
+		const char *d = dirs[i];
+
+		/* Each file exists in one kind of directory only: try them. */
+		if (read_u64(d, "memory.usage_in_bytes", &u->memory) == 0
+		    || read_u64(d, "memory.current", &u->memory) == 0) {
+			u->have_memory = 1;
+			if ((read_u64(d, "memory.limit_in_bytes", &v) == 0 && v < (UINT64_C(1) << 62))
+			    || (read_u64(d, "memory.max", &v) == 0 && v))
+				u->memory_limit = v;
+		}
+		if (read_u64(d, "cpuacct.usage", &u->cpu_ns) == 0)
+			u->have_cpu = 1;
+		else if (read_key(d, "cpu.stat", "usage_usec", &v) == 0) {
+			u->cpu_ns = v * 1000;
+			u->have_cpu = 1;
 		}
 	}
 	return 0;

@@ -67,6 +67,9 @@ struct cg_stats {
 	uint64_t memory_limit;		/* bytes, 0 when unlimited */
 	uint64_t oom_kills;
 	int oom_known;			/* the OOM counter could be read */
+	uint64_t pids_limit, pids_refused;	/* forks refused at the pids limit */
+	int have_pids;
+	char cpus[64];			/* the CPUs its cpuset allowed ("0-1") */
 	int have_cpu_usage, have_memory_peak;
 };
 
@@ -92,7 +95,8 @@ struct cgroup {
 };
 
 /* Find where each controller lives and decide which ones this run needs:
- * memory and cpu always, the others as the limits and want_cpuacct ask.
+ * memory and cpu always, the others as the limits ask, and cpuacct when
+ * want_cpuacct and it is mounted.
  * Prints and returns -1 when a needed controller is not mounted. */
 int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct);
 
@@ -161,6 +165,14 @@ int cg_enter_self(const char *list);
  * st->oom_known 0) when the OOM counter cannot be read: a verdict must not
  * take that for "no OOM kill". */
 int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all);
+
+/* What sdocker_ps shows of a running container, read from the directories
+ * its record names (whichever controllers and versions they are). */
+struct cg_usage {
+	uint64_t cpu_ns, memory, memory_limit;	/* memory_limit 0: none */
+	int have_cpu, have_memory;
+};
+int cg_read_usage(char dirs[][PATH_MAX], int n, struct cg_usage *u);
 
 /* Was process pid (global) the victim of an OOM kill since the monotonic
  * time `since`?  The cgroup's counter says that the OOM killer killed a

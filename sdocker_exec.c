@@ -22,6 +22,7 @@
  * environment and the exec are container.c's.
  */
 #include "container.h"
+#include "containers.h"
 #include "resource.h"
 #include "security.h"
 #include "state.h"
@@ -74,10 +75,10 @@ static volatile sig_atomic_t child_pid;
 
 static void usage(FILE *out)
 {
-	fputs("Usage: " PROG " [OPTIONS] ID [ROOTFS] [[--] COMMAND [ARG...]]\n"
+	fputs("Usage: " PROG " [OPTIONS] ID|NAME [ROOTFS] [[--] COMMAND [ARG...]]\n"
 	      "\n"
 	      "Run COMMAND (default /bin/bash) inside the running container ID, the\n"
-	      "id sdocker_run printed.  It joins all the container's namespaces and\n"
+	      "id sdocker_run printed (or the NAME given with --name).  It joins all the container's namespaces and\n"
 	      "cgroups and starts at its root.  ROOTFS is optional; when given it\n"
 	      "must be the container's rootfs.  Without ROOTFS, put -- before the\n"
 	      "command: sdocker_exec 4242 -- ps -ef\n"
@@ -146,9 +147,16 @@ static void parse_args(int argc, char **argv, struct target *t)
 	}
 	if (optind >= argc)
 		bad_usage("missing container ID");
-	if (parse_u64(argv[optind], 1, 4194304, &id) < 0)
-		bad_usage("'%s' is not a container id (a pid, as printed by sdocker_run)",
-			  argv[optind]);
+	if (parse_u64(argv[optind], 1, 4194304, &id) < 0) {
+		char found[CT_ID_MAX];
+
+		if (!ct_name_valid(argv[optind]))
+			bad_usage("'%s' is not a container id (a pid, as printed by sdocker_run) "
+				  "or name", argv[optind]);
+		if (ct_resolve(argv[optind], found, sizeof found) < 0
+		    || parse_u64(found, 1, 4194304, &id) < 0)
+			errx(EXIT_SDOCKER, "no running container named '%s'", argv[optind]);
+	}
 	t->id = (pid_t)id;
 	optind++;
 	if (optind < argc && strcmp(argv[optind], "--") != 0)

@@ -25,6 +25,7 @@
  * The child's sequence is in child_main(), one named step per line.
  */
 #include "container.h"
+#include "containers.h"
 #include "ipc.h"
 #include "resource.h"
 #include "security.h"
@@ -48,6 +49,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <linux/sched.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +71,7 @@ struct handoff {
 	int pty_index;			/* parent -> child (tty mode): /dev/pts/N */
 	char cgroup_files[PATH_MAX];	/* parent -> child: see cg_self_files() */
 	char cgroup_mounts[512];	/* parent -> child: see cg_ns_mounts() */
+	char log_path[PATH_MAX];	/* parent -> child (-d): its stdout and stderr */
 	int failed;			/* child -> parent: a setup step failed (printed) */
 };
 
@@ -82,6 +85,9 @@ struct options {
 	uint64_t cap_add, cap_drop;	/* --cap-add, --cap-drop, applied at the end */
 	int privileged;			/* --privileged */
 	int seccomp_opt, nnp_opt;	/* --security-opt: 0 or 1; -1 when not given */
+	const char *name;		/* --name */
+	int detach;			/* -d: a monitor in the background */
+	int auto_remove;		/* --rm */
 	int report;
 	int init;			/* --init: a reaping PID 1 runs the command */
 	int cleanup;			/* --cleanup: sweep and exit */
@@ -100,6 +106,11 @@ struct run {
 	int born_in_cgroup;		/* clone3 started it inside its cgroup */
 	int state_lock;			/* shared lock on /run/sdocker while half made */
 	int record_fd;			/* the record, flock'ed until it is removed */
+	char id[CT_ID_MAX];		/* the pid as text, once it exists */
+	int named;			/* the name is ours (released at the end) */
+	int kept;			/* -d: its kept directory exists */
+	int started_fd;			/* -d: where the caller waits for the id */
+	struct ct_exit end;		/* how it ended, for a kept container */
 };
 
 static char *default_cmd[] = { "/bin/bash", NULL };
@@ -150,6 +161,12 @@ static void usage(FILE *out)
 	      "      --cap-drop CAP         drop capability CAP (ALL: every one)\n"
 	      "      --security-opt OPT     seccomp=unconfined: no seccomp filter;\n"
 	      "                             no-new-privileges=false: setuid works\n"
+	      "      --name NAME            a name, unique among the containers that\n"
+	      "                             exist, to use wherever an id is\n"
+	      "  -d, --detach               run in the background: print the id, keep\n"
+	      "                             its output in a log (see sdocker_logs)\n"
+	      "      --rm                   with -d: remove it when it ends (without\n"
+	      "                             -d nothing is kept anyway)\n"
 	      "      --report               print a usage report when it ends\n"
 	      "      --cleanup              remove what killed runs left, then exit\n"
 	      "  -v, --verbose              trace each step as the kernel sees it\n"
@@ -263,6 +280,14 @@ static void set_security_opt(struct options *o, const struct opt *op, const char
 			  "no-new-privileges=true", op->name, arg);
 }
 
+static void set_name(struct options *o, const struct opt *op, const char *arg)
+{
+	if (!ct_name_valid(arg))
+		bad_usage("--%s '%.70s': a name is 1..63 of A-Z a-z 0-9 _ . -, starting with a letter "
+			  "or digit, and not all digits", op->name, arg);
+	o->name = arg;
+}
+
 static void set_cpuset(struct options *o, const struct opt *op, const char *arg)
 {
 	if (!valid_cpu_list(arg))
@@ -363,6 +388,9 @@ static const struct opt opts[] = {
 	{ "cap-add", OPT_LONG_ONLY + 11, required_argument, set_cap, 0, 0, 0 },
 	{ "cap-drop", OPT_LONG_ONLY + 12, required_argument, set_cap, 0, 0, 0 },
 	{ "security-opt", OPT_LONG_ONLY + 13, required_argument, set_security_opt, 0, 0, 0 },
+	{ "name", OPT_LONG_ONLY + 14, required_argument, set_name, 0, 0, 0 },
+	{ "detach", 'd', no_argument, set_flag, FIELD(detach), 0, 0 },
+	{ "rm", OPT_LONG_ONLY + 15, no_argument, set_flag, FIELD(auto_remove), 0, 0 },
 	{ "verbose", 'v', no_argument, set_verbose, 0, 0, 0 },
 	{ "help", 'h', no_argument, show_help, 0, 0, 0 },
 	{ "version", 'V', no_argument, show_version, 0, 0, 0 },
@@ -385,6 +413,26 @@ static void finish_policy(struct options *o)
 	o->lim.devices_allow = o->sec.devices ? sec_devices_v1_allow : NULL;
 }
 
+/* --name must not be a container's that exists (checked again, atomically,
+ * when the name is claimed). */
+static void check_name_free(const char *name)
+{
+	char id[CT_ID_MAX];
+
+	if (name && ct_resolve(name, id, sizeof id) == 0)
+		errx(EXIT_SDOCKER, "the name '%s' is in use by container %s (sdocker_rm it first)",
+		     name, id);
+}
+
+/* Is there a directory dir/sub? */
+static int dir_has(const char *dir, const char *sub)
+{
+	char path[PATH_MAX + 8];
+	struct stat sb;
+
+	return fmt_path(path, sizeof path, "%s/%s", dir, sub) == 0 && lstat(path, &sb) == 0;
+}
+
 /* ROOTFS: an existing directory that is not the host's root. */
 static void check_rootfs(const char *arg, char *resolved)
 {
@@ -400,6 +448,11 @@ static void check_rootfs(const char *arg, char *resolved)
 		errx(EXIT_SDOCKER, "rootfs %s: not a directory", arg);
 	if (strcmp(resolved, "/") == 0)
 		errx(EXIT_SDOCKER, "rootfs %s: is the host's root directory", arg);
+	/* An empty tree (the skeleton of a rootfs not built yet) would fail at
+	 * the first mount, with a message about /proc. */
+	if (faccessat(AT_FDCWD, resolved, F_OK, 0) == 0 && !dir_has(resolved, "proc"))
+		errx(EXIT_SDOCKER, "rootfs %s: no /proc in it: not a root filesystem (the bundled "
+		     "one is built by `make rootfs`)", arg);
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -439,7 +492,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind >= argc)
 		bad_usage("missing ROOTFS");
+	if (o->detach && o->tty == TTY_FORCE)
+		bad_usage("-d and -t cannot be used together: a detached container has no terminal "
+			  "(its output goes to its log)");
+	if (o->detach)
+		o->tty = TTY_DETACHED;
 	check_rootfs(argv[optind++], o->rootfs);
+	check_name_free(o->name);
 	if (o->demo && optind < argc)
 		bad_usage("--%s-test runs its own command; drop '%s'",
 			  o->demo == cpu_test_cmd ? "cpu" : "memory", argv[optind]);
@@ -449,6 +508,116 @@ static void parse_options(int argc, char **argv, struct options *o)
 }
 
 /* ---- Signals ------------------------------------------------------------ */
+
+/* How long a container that ignored the first Ctrl-C or hangup has before
+ * SIGKILL. */
+#define GRACE_S 3
+
+static volatile sig_atomic_t first_interrupt;	/* CLOCK_MONOTONIC s of a Ctrl-C it ignored */
+static volatile sig_atomic_t in_tty_mode;	/* the user's terminal is raw: \r\n */
+
+/* write(2) of a message from a signal handler (printf is not safe there). */
+static void say(const char *a, const char *b)
+{
+	char id[16], *p = id + sizeof id;
+	int v = container_pid;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	if (write(STDERR_FILENO, PROG ": ", sizeof PROG + 1) < 0 || write(STDERR_FILENO, a, strlen(a)) < 0
+	    || write(STDERR_FILENO, p, strlen(p)) < 0 || write(STDERR_FILENO, b, strlen(b)) < 0
+	    || write(STDERR_FILENO, in_tty_mode ? "\r\n" : "\n", in_tty_mode ? 2 : 1) < 0)
+		return;
+}
+
+/* Does the container's PID 1 let sig take its default action, which the
+ * kernel does not do for a namespace's init (pid_namespaces(7)): neither
+ * caught nor blocked?  From /proc/PID/status, by hand: this runs in a
+ * signal handler. */
+static int pid1_ignores(int sig)
+{
+	char path[32] = "/proc/", buf[2048], *p, *end = path + 6;
+	unsigned long long caught = 0, blocked = 0, *into;
+	int v = container_pid, fd, digits = 0;
+	ssize_t n;
+
+	for (int t = v; t > 0; t /= 10)
+		digits++;
+	for (int i = digits - 1; i >= 0; i--, v /= 10)
+		end[i] = (char)('0' + v % 10);
+	memcpy(end + digits, "/status", 8);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (p = buf; *p; p++) {
+		if (strncmp(p, "SigCgt:\t", 8) == 0)
+			into = &caught;
+		else if (strncmp(p, "SigBlk:\t", 8) == 0)
+			into = &blocked;
+		else
+			continue;
+		for (p += 8; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+			*into = *into << 4 | (unsigned long long)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+	}
+	return !((caught | blocked) & (1ULL << (sig - 1)));
+}
+
+static long now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec;
+}
+
+/* A Ctrl-C for the container (the terminal's, in plain mode, or typed on
+ * its pty): if its PID 1 ignores SIGINT, say how to stop it; a second one
+ * within GRACE_S kills it. */
+static void interrupted(void)
+{
+	long t = now_s();
+
+	if (!container_running || container_pid <= 0)
+		return;
+	if (first_interrupt && t - first_interrupt <= GRACE_S) {
+		say("Ctrl-C twice: killing container ", "");
+		kill(container_pid, SIGKILL);
+		return;
+	}
+	first_interrupt = 0;
+	if (pid1_ignores(SIGINT)) {
+		first_interrupt = (sig_atomic_t)t;
+		say("its PID 1 ignores SIGINT: press Ctrl-C again to kill container ", "");
+	}
+}
+
+/* The user's terminal went away: SIGHUP now, SIGKILL GRACE_S later if the
+ * container is still there (SIGALRM). */
+static void hung_up(void)
+{
+	if (container_running && container_pid > 0) {
+		kill(container_pid, SIGHUP);
+		alarm(GRACE_S);
+	}
+}
+
+static int pty_master = -1;	/* tty mode: the container's terminal */
+
+/* The relay saw ^C typed for the container's terminal: it matters only
+ * when its PID 1's process group has that terminal's foreground (a shell
+ * running a command hands it on). */
+static void relay_interrupt(void)
+{
+	if (pty_master >= 0 && tcgetpgrp(pty_master) == container_pid)
+		interrupted();
+}
 
 static void on_signal(int sig)
 {
@@ -460,10 +629,18 @@ static void on_signal(int sig)
 		pending_signal = sig;
 		return;
 	}
+	if (sig == SIGALRM) {	/* the hangup's grace is over */
+		kill(container_pid, SIGKILL);
+		return;
+	}
 	/* Every signal, the terminal's too (Ctrl-C in plain mode): the
 	 * container has a session of its own (tty.c), so the terminal's
 	 * foreground process group is ours, not its. */
 	kill(container_pid, sig);
+	if (sig == SIGINT)
+		interrupted();
+	else if (sig == SIGHUP)
+		alarm(GRACE_S);
 }
 
 static void forward_signals(void)
@@ -476,6 +653,7 @@ static void forward_signals(void)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < NFORWARDED; i++)
 		sigaction(forwarded_signals[i], &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	/* A reader that went away (`| head -1`) is an EPIPE for the relay to
 	 * handle, not a death that would leave the terminal raw and the
 	 * cgroups behind. */
@@ -487,6 +665,7 @@ static void default_signals(void)
 	for (size_t i = 0; i < NFORWARDED; i++)
 		signal(forwarded_signals[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);	/* an ignored signal stays ignored across exec */
+	signal(SIGALRM, SIG_DFL);
 }
 
 /* ---- The child ------------------------------------------------------------ */
@@ -501,6 +680,14 @@ static int child_setup(struct run *r, int netns_ok)
 		_exit(EXIT_SDOCKER);	/* the parent is gone: nobody to report to */
 	TRACE("semop(GO) returned: id %d, rootfs %s, hostname %s read from shared memory",
 	      (int)h->id, r->o.rootfs, h->hostname);
+	/* -d: its log, while the host's files are in sight. */
+	if (h->log_path[0]) {
+		r->tty.log_fd = open(h->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (r->tty.log_fd < 0) {
+			warn("open %s", h->log_path);
+			return -1;
+		}
+	}
 	/* Our cgroups next, while /sys/fs/cgroup is still in sight: the
 	 * parent made them, wrote the limits and listed the files through
 	 * which we move ourselves in (none if clone3 started us inside). */
@@ -704,6 +891,7 @@ static int clone_child(struct run *r)
 		return -1;
 	r->pid = pid;
 	container_pid = pid;
+	snprintf(r->id, sizeof r->id, "%d", (int)pid);
 	return 0;
 }
 
@@ -723,9 +911,43 @@ static void fill_record(const struct run *r, struct state_info *st)
 		used += snprintf(st->command + used, sizeof st->command - (size_t)used, "%s%s",
 				 i ? " " : "", r->o.argv[i]);
 	st->ncgroups = cg_dirs(&r->cg, st->cgroups, (int)(sizeof st->cgroups / sizeof st->cgroups[0]));
+	snprintf(st->name, sizeof st->name, "%s", r->o.name ? r->o.name : "");
+	st->detached = r->o.detach;
 	st->caps = r->o.sec.caps;
 	st->no_new_privs = r->o.sec.no_new_privs;
 	st->seccomp = r->o.sec.seccomp;
+}
+
+/* With the record made: its name, and for -d its kept directory and log
+ * (the child opens the log itself after GO). */
+static int claim(struct run *r)
+{
+	struct handoff *h = r->ch.shm;
+	struct ct_config c;
+
+	if (r->o.name) {
+		if (ct_name_claim(r->o.name, r->id) < 0)
+			return -1;
+		r->named = 1;
+	}
+	if (!r->o.detach)
+		return 0;
+	memset(&c, 0, sizeof c);
+	strcpy(c.id, r->id);
+	snprintf(c.name, sizeof c.name, "%s", r->o.name ? r->o.name : "");
+	for (int i = 0, used = 0; r->o.argv[i] && used < (int)sizeof c.command - 1; i++)
+		used += snprintf(c.command + used, sizeof c.command - (size_t)used, "%s%s",
+				 i ? " " : "", r->o.argv[i]);
+	strcpy(c.rootfs, r->o.rootfs);
+	c.created = (long long)time(NULL);
+	c.auto_remove = r->o.auto_remove;
+	if (ct_create(&c) < 0)
+		return -1;
+	r->kept = 1;
+	if (ct_dir(r->id, h->log_path, sizeof h->log_path - 4) < 0)
+		return -1;
+	strcat(h->log_path, "/log");
+	return 0;
 }
 
 /* The record comes before the cgroups: if we are killed between the two,
@@ -747,7 +969,7 @@ static int record_and_cgroups(struct run *r)
 	/* The hierarchies, unless the clone3 path needed them before the
 	 * clone: reading mountinfo is the dearest part of this step, and the
 	 * child is busy with its network namespace meanwhile. */
-	if (!r->cg_found && cg_init(&r->cg, &r->o.lim, r->o.report) < 0)
+	if (!r->cg_found && cg_init(&r->cg, &r->o.lim, 1) < 0)
 		return -1;
 	if (r->state_lock < 0)
 		r->state_lock = state_lock(LOCK_SH);
@@ -755,7 +977,7 @@ static int record_and_cgroups(struct run *r)
 		goto out;
 	fill_record(r, &st);
 	r->record_fd = state_create(&st);	/* held until the record is removed */
-	if (r->record_fd < 0)
+	if (r->record_fd < 0 || claim(r) < 0)
 		goto out;
 	/* mkdir, limits; the child moves itself in when it has GO, long
 	 * before its command runs. */
@@ -855,6 +1077,65 @@ static int handshake(struct run *r)
 	return 0;
 }
 
+/* ---- -d ------------------------------------------------------------------- */
+
+/* -d: the caller's process returns once the container has started (it
+ * prints the id on stdout), or with the status of a start that failed;
+ * its child, in a session of its own, goes on as the container's monitor:
+ * the container's parent, which keeps its cgroups, its verdict and its exit
+ * record.  Returns in the monitor only. */
+static void detach(struct run *r)
+{
+	char buf[CT_ID_MAX + 2];
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		err(EXIT_SDOCKER, "pipe");
+	pid = fork();
+	if (pid < 0)
+		err(EXIT_SDOCKER, "fork for -d");
+	if (pid == 0) {
+		close(fds[0]);
+		setsid();	/* no terminal to hang up on it */
+		r->started_fd = fds[1];
+		return;
+	}
+	close(fds[1]);
+	n = read_all(fds[0], buf, sizeof buf - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		fputs(buf, stdout);
+		exit(0);
+	}
+	/* It said why on our stderr; its status is ours. */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_SDOCKER);
+}
+
+/* The monitor, once the container runs: let go of the caller's terminal
+ * and streams (its own later words, --report, go to the log), then tell
+ * the caller the id. */
+static void monitor_detaches(struct run *r)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), log = ct_open_log(r->id);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(log >= 0 ? log : null, STDERR_FILENO);
+		close(null);
+	}
+	if (log >= 0)
+		close(log);
+	if (dprintf(r->started_fd, "%s\n", r->id) < 0)
+		(void)0;
+	close(r->started_fd);
+	r->started_fd = -1;
+}
+
 /* ---- 6. Waiting and the verdict ---------------------------------------- */
 
 static int wait_child(pid_t pid)
@@ -905,6 +1186,11 @@ static void print_report(const struct run *r, int status, const struct cg_stats 
 		fprintf(stderr, " of a %.1f MiB limit", (double)st->memory_limit / 1048576.0);
 	fprintf(stderr, ", %llu OOM kill%s\n", (unsigned long long)st->oom_kills,
 		st->oom_kills == 1 ? "" : "s");
+	if (st->have_pids)
+		fprintf(stderr, "    pids: limit %llu, %llu fork%s refused at it\n",
+			(unsigned long long)st->pids_limit, (unsigned long long)st->pids_refused,
+			st->pids_refused == 1 ? "" : "s");
+	fprintf(stderr, "    cpus: %s%s\n", st->cpus, r->cg.dir[CG_CPUSET][0] ? " (its cpuset)" : "");
 }
 
 /* Say how an init that died during its setup died, unless it said so
@@ -942,12 +1228,33 @@ static void oom_or_kill(const struct run *r, const struct cg_stats *st)
 		      (int)r->pid, kills, kills == 1 ? "" : "es", limit);
 }
 
+/* How it ended, in the words of sdocker_ps: "exited 0", "OOM-killed
+ * (137)", "killed by SIGTERM". */
+static void note_end(struct run *r, int status, int oom)
+{
+	struct ct_exit *e = &r->end;
+
+	e->oom = oom && cg_oom_victim(r->pid, &r->t0) != 0;
+	e->finished = (long long)time(NULL);
+	if (WIFEXITED(status)) {
+		e->status = WEXITSTATUS(status);
+		snprintf(e->verdict, sizeof e->verdict, "exited %d", e->status);
+	} else {
+		e->status = 128 + WTERMSIG(status);
+		if (e->oom)
+			snprintf(e->verdict, sizeof e->verdict, "OOM-killed (%d)", e->status);
+		else
+			snprintf(e->verdict, sizeof e->verdict, "killed by SIG%s",
+				 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+	}
+}
+
 /* How the container ended, as the user should hear it, from its init's
  * wait status and its cgroups' counters (read before they go): the one
  * verdict for a normal end and for a setup that did not finish (in_setup;
  * status is then -1 when we stopped the child ourselves).  Returns the exit
  * status to pass on. */
-static int verdict(const struct run *r, int status, int in_setup)
+static int verdict(struct run *r, int status, int in_setup)
 {
 	struct cg_stats st;
 	int sig = status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
@@ -978,6 +1285,7 @@ static int verdict(const struct run *r, int status, int in_setup)
 		print_report(r, status, &st);
 	if (status < 0)
 		return EXIT_SDOCKER;
+	note_end(r, status, st.oom_kills > 0 && sig == SIGKILL);
 	return sig ? 128 + sig : WEXITSTATUS(status);
 }
 
@@ -1007,6 +1315,8 @@ static int run_container(struct run *r)
 	 * set's removal below before it runs the command. */
 	fprintf(stderr, "[+] start container with id %d\n", (int)r->pid);
 	ipc_destroy(&r->ch);	/* both sides are done with the set and the segment */
+	if (r->o.detach)
+		monitor_detaches(r);
 	/* From now on sdocker_exec may join: root, mounts and pty are in place. */
 	state_mark_ready(r->record_fd);
 	container_running = 1;
@@ -1019,6 +1329,10 @@ static int run_container(struct run *r)
 	/* No pidfd and poll when there is nothing to relay, the usual case
 	 * for a script: just wait. */
 	if (tty_has_relay(&r->tty)) {
+		in_tty_mode = r->tty.use_pty;
+		pty_master = r->tty.master;
+		r->tty.on_interrupt = relay_interrupt;
+		r->tty.on_hangup = hung_up;
 		int pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0), gone;
 
 		gone = tty_relay(&r->tty, pidfd) == TTY_OUTPUT_GONE;
@@ -1040,6 +1354,27 @@ static int run_container(struct run *r)
 	return verdict(r, status, 0);
 }
 
+/* ---- 7. What stays -------------------------------------------------------- */
+
+/* A detached container keeps its directory with how it ended, unless --rm
+ * or it never started; its name stays with it.  Otherwise the name goes. */
+static void release_kept(struct run *r, int rc)
+{
+	if (r->kept && r->end.verdict[0] && !r->o.auto_remove) {
+		if (r->end.finished == 0) {	/* ended without a wait status */
+			r->end.status = rc;
+			r->end.finished = (long long)time(NULL);
+			snprintf(r->end.verdict, sizeof r->end.verdict, "exited %d", rc);
+		}
+		ct_set_exit(r->id, &r->end);
+		return;
+	}
+	if (r->kept)
+		ct_remove(r->id);	/* its name with it */
+	else if (r->named)
+		ct_name_release(r->o.name, r->id);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void run_init(struct run *r)
@@ -1058,6 +1393,7 @@ static void run_init(struct run *r)
 	r->born_in_cgroup = 0;
 	r->state_lock = -1;
 	r->record_fd = -1;
+	r->started_fd = -1;
 }
 
 int main(int argc, char **argv)
@@ -1068,8 +1404,13 @@ int main(int argc, char **argv)
 	open_std_fds();
 	run_init(&r);
 	parse_options(argc, argv, &r.o);		/* 1: nothing exists yet */
-	if (r.o.cleanup)
-		return state_sweep(1, 1) < 0 ? EXIT_SDOCKER : 0;
+	if (r.o.cleanup) {
+		rc = state_sweep(1, 1) < 0 ? EXIT_SDOCKER : 0;
+		ct_sweep(1);
+		return rc;
+	}
+	if (r.o.detach)
+		detach(&r);
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	forward_signals();
 	if (tty_prepare(&r.tty, r.o.tty) < 0)
@@ -1078,7 +1419,7 @@ int main(int argc, char **argv)
 	 * needs the hierarchy before the clone.  Elsewhere it is found in step
 	 * 4, while the child makes its network namespace. */
 	if (cg_v2_likely()) {
-		if (cg_init(&r.cg, &r.o.lim, r.o.report) < 0)
+		if (cg_init(&r.cg, &r.o.lim, 1) < 0)
 			goto out_tty;
 		r.cg_found = 1;
 	}
@@ -1090,12 +1431,15 @@ int main(int argc, char **argv)
 	}
 	if (clone_child(&r) < 0)			/* 3 */
 		goto out_ipc;
-	if (record_and_cgroups(&r) < 0 || handshake(&r) < 0)	/* 4, 5 */
+	if (record_and_cgroups(&r) < 0 || handshake(&r) < 0) {	/* 4, 5 */
 		rc = setup_failed(&r);
-	else
+		r.end.verdict[0] = '\0';	/* never started: nothing to keep */
+	} else {
 		rc = run_container(&r);			/* 6 */
+	}
 	if (cg_destroy(&r.cg) < 0 && rc == 0)		/* 7 */
 		rc = EXIT_SDOCKER;
+	release_kept(&r, rc);
 	state_remove(r.pid, r.record_fd);
 out_ipc:
 	ipc_destroy(&r.ch);

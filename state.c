@@ -104,6 +104,11 @@ static int record_owned(pid_t id)
 	return record_path(path, sizeof path, id) == 0 && path_owned(path);
 }
 
+int state_owned(pid_t id)
+{
+	return record_owned(id);
+}
+
 static ssize_t read_record(pid_t id, char *text, size_t size)
 {
 	char path[PATH_MAX];
@@ -237,32 +242,6 @@ void state_remove(pid_t id, int lockfd)
 		close(lockfd);
 }
 
-/* key=value and a newline, with the value's newlines and backslashes
- * escaped (a command such as sh -c $'a\nb' holds one); -1 if it does not
- * fit. */
-static int put_value(char *text, size_t size, size_t *used, const char *key, const char *val)
-{
-	size_t u = *used;
-	int n = snprintf(text + u, size - u, "%s=", key);
-
-	if (n < 0 || (size_t)n >= size - u)
-		return -1;
-	u += (size_t)n;
-	for (; *val; val++) {
-		const char *esc = *val == '\n' ? "\\n" : *val == '\\' ? "\\\\" : NULL;
-		size_t len = esc ? 2 : 1;
-
-		if (size - u < len + 2)		/* the value, '\n' and the NUL */
-			return -1;
-		memcpy(text + u, esc ? esc : val, len);
-		u += len;
-	}
-	text[u++] = '\n';
-	text[u] = '\0';
-	*used = u;
-	return 0;
-}
-
 int state_format(const struct state_info *st, char *text, size_t size)
 {
 	size_t used;
@@ -273,12 +252,14 @@ int state_format(const struct state_info *st, char *text, size_t size)
 	if (n < 0 || (size_t)n >= size)
 		goto toolong;
 	used = (size_t)n;
-	if (put_value(text, size, &used, "rootfs", st->rootfs) < 0
-	    || put_value(text, size, &used, "hostname", st->hostname) < 0
-	    || put_value(text, size, &used, "command", st->command) < 0)
+	if (kv_put(text, size, &used, "rootfs", st->rootfs) < 0
+	    || kv_put(text, size, &used, "hostname", st->hostname) < 0
+	    || (st->name[0] && kv_put(text, size, &used, "name", st->name) < 0)
+	    || (st->detached && kv_put(text, size, &used, "detached", "1") < 0)
+	    || kv_put(text, size, &used, "command", st->command) < 0)
 		goto toolong;
 	for (int i = 0; i < st->ncgroups; i++) {
-		if (put_value(text, size, &used, "cgroup", st->cgroups[i]) < 0)
+		if (kv_put(text, size, &used, "cgroup", st->cgroups[i]) < 0)
 			goto toolong;
 	}
 	return 0;
@@ -287,47 +268,17 @@ toolong:
 	return -1;
 }
 
-/* Undo put_value()'s escapes in place; returns the new length. */
-static size_t unescape_value(char *s)
-{
-	char *w = s;
-
-	for (const char *r = s; *r; r++) {
-		if (r[0] == '\\' && (r[1] == 'n' || r[1] == '\\')) {
-			*w++ = r[1] == 'n' ? '\n' : '\\';
-			r++;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-	return (size_t)(w - s);
-}
-
 int state_parse(const char *text, struct state_info *st)
 {
-	const char *line = text;
+	char key[16], val[PATH_MAX];
 	uint64_t v;
+	int r;
 
 	memset(st, 0, sizeof *st);
 	st->pid = -1;
-	while (*line) {
-		const char *eol = strchr(line, '\n');
-		size_t len = eol ? (size_t)(eol - line) : strlen(line);
-		const char *eq = memchr(line, '=', len);
-		char val[2 * PATH_MAX];	/* escaped: up to twice the field */
-		size_t klen, vlen;
-
-		if (eq == NULL)
-			goto bad;
-		klen = (size_t)(eq - line);
-		vlen = len - klen - 1;
-		if (vlen >= sizeof val)
-			goto bad;
-		memcpy(val, eq + 1, vlen);
-		val[vlen] = '\0';
-		vlen = unescape_value(val);
-#define KEY(k) (klen == sizeof(k) - 1 && memcmp(line, k, klen) == 0)
+	while ((r = kv_next(&text, key, sizeof key, val, sizeof val)) > 0) {
+		size_t vlen = strlen(val);
+#define KEY(k) (strcmp(key, k) == 0)
 		if (KEY("pid")) {
 			if (parse_u64(val, 1, INT32_MAX, &v) < 0)
 				goto bad;
@@ -340,6 +291,8 @@ int state_parse(const char *text, struct state_info *st)
 			memcpy(st->rootfs, val, vlen + 1);
 		} else if (KEY("hostname") && vlen < sizeof st->hostname) {
 			memcpy(st->hostname, val, vlen + 1);
+		} else if (KEY("name") && vlen < sizeof st->name) {
+			memcpy(st->name, val, vlen + 1);
 		} else if (KEY("command") && vlen < sizeof st->command) {
 			memcpy(st->command, val, vlen + 1);
 		} else if (KEY("cgroup")) {
@@ -354,10 +307,11 @@ int state_parse(const char *text, struct state_info *st)
 			if (errno || end == val || *end || val[0] == '-' || val[0] == '+')
 				goto bad;
 			st->have_policy = 1;
-		} else if (KEY("no_new_privs") || KEY("seccomp")) {
+		} else if (KEY("no_new_privs") || KEY("seccomp") || KEY("detached")) {
 			if ((val[0] != '0' && val[0] != '1') || val[1])
 				goto bad;
-			*(KEY("seccomp") ? &st->seccomp : &st->no_new_privs) = val[0] == '1';
+			*(KEY("seccomp") ? &st->seccomp : KEY("detached") ? &st->detached
+					 : &st->no_new_privs) = val[0] == '1';
 		} else if (KEY("ready")) {
 			if (strcmp(val, "1") != 0)
 				goto bad;
@@ -366,9 +320,8 @@ int state_parse(const char *text, struct state_info *st)
 			goto bad;
 		}
 #undef KEY
-		line += len + (eol ? 1 : 0);
 	}
-	if (st->pid <= 0 || st->rootfs[0] != '/')
+	if (r < 0 || st->pid <= 0 || st->rootfs[0] != '/')
 		goto bad;
 	return 0;
 bad:

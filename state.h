@@ -19,6 +19,8 @@ struct state_info {
 	unsigned long long starttime;
 	char rootfs[PATH_MAX];
 	char hostname[128];
+	char name[64];		/* --name, or "" */
+	int detached;		/* -d: its monitor runs in the background */
 	char cgroups[8][PATH_MAX];
 	int ncgroups;
 	char command[512];
@@ -51,6 +53,9 @@ int state_mark_ready(int lockfd);
 /* Remove the record, then release its lock (lockfd from state_create, or
  * -1).  Safe to call twice. */
 void state_remove(pid_t id, int lockfd);
+
+/* Does a living sdocker_run hold the record of container id? */
+int state_owned(pid_t id);
 
 /* Read and parse a record.  Returns 0, or -1 with errno (ENOENT: none). */
 int state_read(pid_t id, struct state_info *st);

@@ -46,6 +46,11 @@ int tty_prepare(struct tty_session *t, enum tty_mode mode)
 	t->pty_index = -1;
 	for (int i = 0; i < 3; i++)
 		t->pipes[i][0] = t->pipes[i][1] = -1;
+	t->log_fd = -1;
+	if (mode == TTY_DETACHED) {
+		t->detached = 1;
+		return 0;
+	}
 	/* Started in the background (`sdocker_run ROOTFS cmd &`), putting the
 	 * terminal in raw mode or reading it would get us stopped by SIGTTOU or
 	 * SIGTTIN, so a background run gets no pty, and its command an empty
@@ -116,6 +121,15 @@ int tty_child_setup(struct tty_session *t)
 			close(t->master);
 		return 0;
 	}
+	if (t->detached) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null < 0 || setsid() < 0 || dup2(null, 0) < 0 || dup2(t->log_fd, 1) < 0
+		    || dup2(t->log_fd, 2) < 0)
+			return -1;
+		close(null);
+		return 0;
+	}
 	/* No controlling terminal either: in the user's session, the
 	 * container could open /dev/tty (the caller's terminal, whatever its
 	 * fds are) and push keystrokes into the host shell with TIOCSTI. */
@@ -162,6 +176,7 @@ struct chan {
 	int from, to;		/* -1 once closed */
 	int is_input;		/* from the user's stdin */
 	int eof;		/* `from` ended: flush the buffer, then close */
+	int hangup;		/* ...because the user's terminal went away */
 	size_t off, len;	/* bytes buf[off..len) wait to be written */
 	char buf[65536];
 };
@@ -187,6 +202,10 @@ static void fill(struct chan *c)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {	/* EOF, or EIO: the last slave fd is closed */
+		/* From the user's terminal, EIO is a hangup; so is EOF in raw
+		 * mode, where Ctrl-D is a byte like any other. */
+		c->hangup = c->is_input && isatty(c->from)
+			    && ((n < 0 && errno == EIO) || (n == 0 && termios_saved));
 		c->eof = 1;
 		return;
 	}
@@ -303,6 +322,18 @@ static void end_input(struct tty_session *t, struct chan *c)
 	}
 }
 
+/* Typed input that holds the container terminal's interrupt character
+ * (^C, as its termios says, when signals are on there). */
+static void check_interrupt(struct tty_session *t, const char *buf, size_t len)
+{
+	struct termios tio;
+
+	if (t->on_interrupt == NULL || tcgetattr(t->master, &tio) < 0 || !(tio.c_lflag & ISIG)
+	    || tio.c_cc[VINTR] == _POSIX_VDISABLE || memchr(buf, tio.c_cc[VINTR], len) == NULL)
+		return;
+	t->on_interrupt();
+}
+
 /* Did poll report fd ready for `event` (or hung up, or in error)? */
 static int ready(const struct pollfd *pfd, int n, int fd, short event)
 {
@@ -323,8 +354,17 @@ static int relay_round(struct tty_session *t, struct chan *ch, int nch,
 	for (int i = 0; i < nch; i++) {
 		struct chan *c = &ch[i];
 
-		if (c->from >= 0 && (c->from > 2 || ready(pfd, n, c->from, POLLIN)))
+		if (c->from >= 0 && (c->from > 2 || ready(pfd, n, c->from, POLLIN))) {
+			size_t before = c->len - c->off;
+
 			fill(c);
+			if (c->is_input && t->use_pty && c->len - c->off > before)
+				check_interrupt(t, c->buf + c->off, c->len - c->off);
+			if (c->hangup && t->on_hangup) {
+				c->hangup = 0;
+				t->on_hangup();
+			}
+		}
 		if (c->to >= 0 && (c->to > 2 || ready(pfd, n, c->to, POLLOUT))
 		    && drain(c, c->to <= 2) == PUMP_BROKEN) {
 			if (!c->is_input)

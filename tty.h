@@ -17,7 +17,9 @@
 
 #include <sys/types.h>
 
-enum tty_mode { TTY_AUTO, TTY_FORCE, TTY_NEVER };
+/* TTY_DETACHED: no terminal and no relay: stdin is /dev/null, stdout and
+ * stderr the log file at log_fd (sdocker_run -d). */
+enum tty_mode { TTY_AUTO, TTY_FORCE, TTY_NEVER, TTY_DETACHED };
 
 struct tty_session {
 	int use_pty;		/* tty mode */
@@ -25,6 +27,13 @@ struct tty_session {
 	int master;		/* pty master, -1 until opened */
 	int pty_index;		/* N of /dev/pts/N */
 	int pipes[3][2];	/* plain mode: per std fd, or -1 */
+	int detached;		/* TTY_DETACHED */
+	int log_fd;		/* detached: the log, opened by the child */
+	/* Called by the relay, when set: the user typed the container's
+	 * terminal's interrupt character (tty mode), or the user's terminal
+	 * hung up (read gave EIO, or EOF in raw mode). */
+	void (*on_interrupt)(void);
+	void (*on_hangup)(void);
 };
 
 /* Decide the mode and, for plain mode, make the pipes for std fds that are

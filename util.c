@@ -103,6 +103,57 @@ void bad_option(char **argv, const struct option *longopts)
 	bad_usage("unknown option '%s'", arg);
 }
 
+int kv_put(char *text, size_t size, size_t *used, const char *key, const char *val)
+{
+	size_t u = *used;
+	int n = snprintf(text + u, size - u, "%s=", key);
+
+	if (n < 0 || (size_t)n >= size - u)
+		return -1;
+	u += (size_t)n;
+	for (; *val; val++) {
+		const char *esc = *val == '\n' ? "\\n" : *val == '\\' ? "\\\\" : NULL;
+		size_t len = esc ? 2 : 1;
+
+		if (size - u < len + 2)		/* the value, '\n' and the NUL */
+			return -1;
+		memcpy(text + u, esc ? esc : val, len);
+		u += len;
+	}
+	text[u++] = '\n';
+	text[u] = '\0';
+	*used = u;
+	return 0;
+}
+
+int kv_next(const char **text, char *key, size_t ksize, char *val, size_t vsize)
+{
+	const char *line = *text, *eol, *eq;
+	size_t len, klen, w = 0;
+
+	if (*line == '\0')
+		return 0;
+	eol = strchr(line, '\n');
+	len = eol ? (size_t)(eol - line) : strlen(line);
+	eq = memchr(line, '=', len);
+	if (eq == NULL || (klen = (size_t)(eq - line)) >= ksize)
+		return -1;
+	memcpy(key, line, klen);
+	key[klen] = '\0';
+	for (const char *r = eq + 1; r < line + len; r++) {
+		char c = *r;
+
+		if (c == '\\' && r + 1 < line + len && (r[1] == 'n' || r[1] == '\\'))
+			c = *++r == 'n' ? '\n' : '\\';
+		if (w + 1 >= vsize)
+			return -1;
+		val[w++] = c;
+	}
+	val[w] = '\0';
+	*text = line + len + (eol ? 1 : 0);
+	return 1;
+}
+
 void open_std_fds(void)
 {
 	for (int fd = 0; fd < 3; fd++) {

@@ -32,6 +32,8 @@ enum {
 
 #define SDOCKER_VERSION "1.0.0"
 #define SDOCKER_STATE_DIR "/run/sdocker"
+/* What outlives a run on purpose: kept containers, names, images. */
+#define SDOCKER_LIB_DIR "/var/lib/sdocker"
 
 /* -v/--verbose: print each step as the kernel sees it.  The test is a plain
  * int, so a run without -v formats nothing. */
@@ -105,6 +107,15 @@ void open_std_fds(void);
  * forwards to) while the child is a zombie and its pid still ours, then
  * reap it.  Returns the wait status, or exits 125 on an error. */
 int wait_reaping(pid_t pid, volatile sig_atomic_t *forward_to);
+
+/* Records are text, one key=value per line, with a newline in a value
+ * written as \n and a backslash as \\ (a command such as sh -c $'a\nb',
+ * or a path, may hold either).  kv_put appends one pair at text+*used and
+ * moves *used on; -1 if it does not fit.  kv_next reads the next pair at
+ * *text into key and val (unescaped) and moves *text on: 1, 0 at the end,
+ * -1 for a line without '=' or a key or value too long.  Pure. */
+int kv_put(char *text, size_t size, size_t *used, const char *key, const char *val);
+int kv_next(const char **text, char *key, size_t ksize, char *val, size_t vsize);
 
 /* read(2)/write(2) that retry on EINTR and short writes. */
 ssize_t read_all(int fd, void *buf, size_t len);

@@ -1,0 +1,497 @@
+/*
+ * containers.c: names, and what a detached container keeps (containers.h).
+ *
+ * The live record of a running container is state.c's; this file owns the
+ * directory a detached container keeps under /var/lib/sdocker/containers
+ * and the names under /var/lib/sdocker/names.  Every file is written whole
+ * and renamed into place, so a reader never sees half of one.
+ */
+#include "containers.h"
+#include "state.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *ct_lib_dir(void)
+{
+	const char *env = getenv("SDOCKER_LIB_DIR");
+
+	return env && env[0] == '/' ? env : SDOCKER_LIB_DIR;
+}
+
+/* <lib>/<sub>, made with its parents (0700: what containers print is
+ * theirs, not every user's). */
+static int lib_subdir(const char *sub, char *buf, size_t size)
+{
+	if (fmt_path(buf, size, "%s/%s", ct_lib_dir(), sub) < 0)
+		return -1;
+	if (mkdir(ct_lib_dir(), 0700) < 0 && errno != EEXIST) {
+		warn("mkdir %s", ct_lib_dir());
+		return -1;
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
+		warn("mkdir %s", buf);
+		return -1;
+	}
+	return 0;
+}
+
+int ct_dir(const char *id, char *buf, size_t size)
+{
+	return fmt_path(buf, size, "%s/containers/%s", ct_lib_dir(), id);
+}
+
+int ct_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	const char *alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+	if (len == 0 || len >= CT_NAME_MAX || strchr(alnum, name[0]) == NULL)
+		return 0;
+	if (strspn(name, "0123456789.") == len)
+		return 0;	/* it would read as an id */
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+	       == len;
+}
+
+/* Is id a container that exists: running (its record is held) or kept? */
+static int exists(const char *id)
+{
+	char path[PATH_MAX];
+	uint64_t pid;
+	struct stat sb;
+
+	if (parse_u64(id, 1, INT32_MAX, &pid) == 0 && state_owned((pid_t)pid))
+		return 1;
+	return ct_dir(id, path, sizeof path) == 0 && stat(path, &sb) == 0;
+}
+
+static int name_path(const char *name, char *buf, size_t size)
+{
+	return fmt_path(buf, size, "%s/names/%s", ct_lib_dir(), name);
+}
+
+int ct_name_claim(const char *name, const char *id)
+{
+	char dir[PATH_MAX], path[PATH_MAX], holder[CT_ID_MAX];
+	ssize_t n;
+
+	if (lib_subdir("names", dir, sizeof dir) < 0 || name_path(name, path, sizeof path) < 0)
+		return -1;
+	for (int tries = 0; tries < 3; tries++) {
+		if (symlink(id, path) == 0) {
+			TRACE("symlink(\"%s\", \"%s\")   (the name is ours)", id, path);
+			return 0;
+		}
+		if (errno != EEXIST) {
+			warn("symlink %s", path);
+			return -1;
+		}
+		n = readlink(path, holder, sizeof holder - 1);
+		if (n < 0)
+			continue;	/* released meanwhile: try again */
+		holder[n] = '\0';
+		if (strcmp(holder, id) == 0)
+			return 0;
+		if (exists(holder)) {
+			warnx("the name '%s' is in use by container %s (sdocker_rm it first)", name,
+			      holder);
+			return -1;
+		}
+		/* A container gone without releasing it (killed): take it over. */
+		TRACE("unlink(\"%s\")   (container %s is gone)", path, holder);
+		unlink(path);
+	}
+	warnx("the name '%s': it keeps changing hands", name);
+	return -1;
+}
+
+void ct_name_release(const char *name, const char *id)
+{
+	char path[PATH_MAX], holder[CT_ID_MAX];
+	ssize_t n;
+
+	if (name[0] == '\0' || name_path(name, path, sizeof path) < 0)
+		return;
+	n = readlink(path, holder, sizeof holder - 1);
+	if (n < 0)
+		return;
+	holder[n] = '\0';
+	if (strcmp(holder, id) == 0)
+		unlink(path);
+}
+
+int ct_resolve(const char *ref, char *id, size_t size)
+{
+	char path[PATH_MAX], holder[CT_ID_MAX];
+	ssize_t n;
+
+	if (ref[0] >= '0' && ref[0] <= '9' && strlen(ref) < CT_ID_MAX
+	    && strspn(ref, "0123456789.") == strlen(ref)) {
+		if (!exists(ref))
+			goto none;
+		snprintf(id, size, "%s", ref);
+		return 0;
+	}
+	if (!ct_name_valid(ref) || name_path(ref, path, sizeof path) < 0)
+		goto none;
+	n = readlink(path, holder, sizeof holder - 1);
+	if (n < 0)
+		goto none;
+	holder[n] = '\0';
+	if (!exists(holder))
+		goto none;
+	snprintf(id, size, "%s", holder);
+	return 0;
+none:
+	errno = ENOENT;
+	return -1;
+}
+
+/* Write text to dir/file whole: a temp file renamed into place. */
+static int write_whole(const char *dir, const char *file, const char *text)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+	int fd;
+
+	if (fmt_path(tmp, sizeof tmp, "%s/.%s.tmp", dir, file) < 0
+	    || fmt_path(path, sizeof path, "%s/%s", dir, file) < 0) {
+		warn("%s/%s", dir, file);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		warn("open %s", tmp);
+		return -1;
+	}
+	if (write_all(fd, text, strlen(text)) < 0 || close(fd) < 0) {
+		warn("write %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		warn("rename %s to %s", tmp, path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* An exited container kept under this id: it becomes <id>.<n>, the first
+ * free n, and its name follows it. */
+static int move_aside(const char *id, const char *dir)
+{
+	char to[PATH_MAX], newid[CT_ID_MAX];
+	struct ct_config old;
+	struct ct_exit e;
+	int ended;
+
+	for (int n = 1; n < 1000; n++) {
+		if (fmt_path(newid, sizeof newid, "%s.%d", id, n) < 0 || ct_dir(newid, to, sizeof to) < 0)
+			return -1;
+		if (access(to, F_OK) == 0)
+			continue;
+		if (rename(dir, to) < 0) {
+			warn("rename %s to %s", dir, to);
+			return -1;
+		}
+		TRACE("rename %s to %s   (an exited container had this id)", dir, to);
+		if (ct_read(newid, &old, &e, &ended) == 0) {
+			snprintf(old.id, sizeof old.id, "%s", newid);
+			if (old.name[0]) {
+				char path[PATH_MAX];
+
+				if (name_path(old.name, path, sizeof path) == 0) {
+					unlink(path);
+					if (symlink(newid, path) < 0)
+						warn("symlink %s", path);
+				}
+			}
+			{
+				char text[4096];
+
+				if (ct_format_config(&old, text, sizeof text) == 0)
+					write_whole(to, "config", text);
+			}
+		}
+		return 0;
+	}
+	warnx("%s: too many exited containers kept with this id", dir);
+	return -1;
+}
+
+int ct_create(const struct ct_config *c)
+{
+	char top[PATH_MAX], dir[PATH_MAX], text[4096];
+
+	if (lib_subdir("containers", top, sizeof top) < 0 || ct_dir(c->id, dir, sizeof dir) < 0)
+		return -1;
+	if (access(dir, F_OK) == 0 && move_aside(c->id, dir) < 0)
+		return -1;
+	if (ct_format_config(c, text, sizeof text) < 0) {
+		warnx("the config of container %s: too long", c->id);
+		return -1;
+	}
+	if (mkdir(dir, 0700) < 0) {
+		warn("mkdir %s", dir);
+		return -1;
+	}
+	TRACE("mkdir %s   (kept until sdocker_rm: config, log, exit)", dir);
+	if (write_whole(dir, "config", text) < 0) {
+		rmdir(dir);
+		return -1;
+	}
+	return 0;
+}
+
+int ct_open_log(const char *id)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (ct_dir(id, path, sizeof path) < 0 || strlen(path) + 5 >= sizeof path) {
+		warnx("log of container %s: path too long", id);
+		return -1;
+	}
+	strcat(path, "/log");
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		warn("open %s", path);
+	return fd;
+}
+
+int ct_set_exit(const char *id, const struct ct_exit *e)
+{
+	char dir[PATH_MAX], text[512];
+
+	if (ct_dir(id, dir, sizeof dir) < 0 || ct_format_exit(e, text, sizeof text) < 0) {
+		warnx("the exit record of container %s: too long", id);
+		return -1;
+	}
+	return write_whole(dir, "exit", text);
+}
+
+int ct_read(const char *id, struct ct_config *c, struct ct_exit *e, int *ended)
+{
+	char path[PATH_MAX], text[4096];
+
+	*ended = 0;
+	if (fmt_path(path, sizeof path, "%s/containers/%s/config", ct_lib_dir(), id) < 0
+	    || read_file(path, text, sizeof text) < 0 || ct_parse_config(text, c) < 0)
+		return -1;
+	snprintf(c->id, sizeof c->id, "%s", id);
+	if (fmt_path(path, sizeof path, "%s/containers/%s/exit", ct_lib_dir(), id) == 0
+	    && read_file(path, text, sizeof text) >= 0 && ct_parse_exit(text, e) == 0)
+		*ended = 1;
+	return 0;
+}
+
+/* rm -r of a directory we made, without following a symlink out of it. */
+static int remove_tree(int parent, const char *name)
+{
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+	DIR *d;
+	struct dirent *ent;
+
+	if (fd < 0)
+		return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((ent = readdir(d)) != NULL) {
+		if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+			continue;
+		if (ent->d_type == DT_DIR) {
+			if (remove_tree(fd, ent->d_name) < 0)
+				rc = -1;
+		} else if (unlinkat(fd, ent->d_name, 0) < 0 && errno != ENOENT) {
+			rc = -1;
+		}
+	}
+	closedir(d);
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+int ct_remove(const char *id)
+{
+	char top[PATH_MAX];
+	struct ct_config c;
+	struct ct_exit e;
+	int ended, topfd, rc;
+
+	if (strchr(id, '/') || id[0] == '.') {
+		warnx("'%s' is not a container id", id);
+		return -1;
+	}
+	if (ct_read(id, &c, &e, &ended) == 0)
+		ct_name_release(c.name, id);
+	if (fmt_path(top, sizeof top, "%s/containers", ct_lib_dir()) < 0)
+		return -1;
+	topfd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (topfd < 0)
+		return errno == ENOENT ? 0 : (warn("open %s", top), -1);
+	TRACE("rm -r %s/%s", top, id);
+	rc = remove_tree(topfd, id);
+	if (rc < 0)
+		warn("remove %s/%s", top, id);
+	close(topfd);
+	return rc;
+}
+
+int ct_list(char (*ids)[CT_ID_MAX], int max)
+{
+	char top[PATH_MAX];
+	struct dirent *ent;
+	DIR *d;
+	int n = 0;
+
+	if (fmt_path(top, sizeof top, "%s/containers", ct_lib_dir()) < 0 || (d = opendir(top)) == NULL)
+		return 0;
+	while ((ent = readdir(d)) != NULL && n < max) {
+		if (ent->d_name[0] < '0' || ent->d_name[0] > '9' || strlen(ent->d_name) >= CT_ID_MAX)
+			continue;
+		strcpy(ids[n++], ent->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+int ct_sweep(int report)
+{
+	static char ids[4096][CT_ID_MAX];
+	int n = ct_list(ids, 4096), swept = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct ct_config c;
+		struct ct_exit e;
+		uint64_t pid;
+		int ended;
+
+		if (ct_read(ids[i], &c, &e, &ended) == 0 && ended)
+			continue;
+		if (parse_u64(ids[i], 1, INT32_MAX, &pid) == 0 && state_owned((pid_t)pid))
+			continue;
+		if (ct_remove(ids[i]) == 0) {
+			swept++;
+			if (report)
+				fprintf(stderr, "sdocker_run: removed container %s (its sdocker_run was "
+					"killed before it ended)\n", ids[i]);
+		}
+	}
+	return swept;
+}
+
+int ct_format_config(const struct ct_config *c, char *text, size_t size)
+{
+	size_t used = 0;
+	char num[32];
+
+	snprintf(num, sizeof num, "%lld", c->created);
+	if (kv_put(text, size, &used, "id", c->id) < 0
+	    || (c->name[0] && kv_put(text, size, &used, "name", c->name) < 0)
+	    || kv_put(text, size, &used, "command", c->command) < 0
+	    || kv_put(text, size, &used, "rootfs", c->rootfs) < 0
+	    || kv_put(text, size, &used, "created", num) < 0
+	    || (c->auto_remove && kv_put(text, size, &used, "rm", "1") < 0)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* A whole decimal number that fits a long long (times may be 0). */
+static int parse_ll(const char *s, long long *out)
+{
+	uint64_t v;
+
+	if (parse_u64(s, 0, INT64_MAX, &v) < 0)
+		return -1;
+	*out = (long long)v;
+	return 0;
+}
+
+#define COPY(field) (strlen(val) < sizeof(field) ? (strcpy(field, val), 0) : -1)
+
+int ct_parse_config(const char *text, struct ct_config *c)
+{
+	char key[16], val[PATH_MAX];
+	int r, bad = 0;
+
+	memset(c, 0, sizeof *c);
+	while (!bad && (r = kv_next(&text, key, sizeof key, val, sizeof val)) > 0) {
+		if (strcmp(key, "id") == 0)
+			bad = COPY(c->id);
+		else if (strcmp(key, "name") == 0)
+			bad = COPY(c->name);
+		else if (strcmp(key, "command") == 0)
+			bad = COPY(c->command);
+		else if (strcmp(key, "rootfs") == 0)
+			bad = COPY(c->rootfs);
+		else if (strcmp(key, "created") == 0)
+			bad = parse_ll(val, &c->created);
+		else if (strcmp(key, "rm") == 0)
+			c->auto_remove = strcmp(val, "1") == 0;
+		/* Other keys: a later sdocker's; let them be. */
+	}
+	if (bad || r < 0 || c->id[0] == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+int ct_format_exit(const struct ct_exit *e, char *text, size_t size)
+{
+	int n = snprintf(text, size, "status=%d\noom=%d\nfinished=%lld\n", e->status, e->oom,
+			 e->finished);
+	size_t used;
+
+	if (n < 0 || (size_t)n >= size)
+		goto toolong;
+	used = (size_t)n;
+	if (kv_put(text, size, &used, "verdict", e->verdict) < 0)
+		goto toolong;
+	return 0;
+toolong:
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+int ct_parse_exit(const char *text, struct ct_exit *e)
+{
+	char key[16], val[256];
+	uint64_t v;
+	int r, bad = 0, have_status = 0;
+
+	memset(e, 0, sizeof *e);
+	while (!bad && (r = kv_next(&text, key, sizeof key, val, sizeof val)) > 0) {
+		if (strcmp(key, "status") == 0) {
+			bad = parse_u64(val, 0, 255, &v);
+			e->status = (int)v;
+			have_status = 1;
+		} else if (strcmp(key, "oom") == 0) {
+			e->oom = strcmp(val, "1") == 0;
+		} else if (strcmp(key, "finished") == 0) {
+			bad = parse_ll(val, &e->finished);
+		} else if (strcmp(key, "verdict") == 0) {
+			bad = COPY(e->verdict);
+		}
+	}
+	if (bad || r < 0 || !have_status) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
