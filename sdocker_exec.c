@@ -78,10 +78,10 @@ static void usage(FILE *out)
 	fputs("Usage: " PROG " [OPTIONS] ID|NAME [ROOTFS] [[--] COMMAND [ARG...]]\n"
 	      "\n"
 	      "Run COMMAND (default /bin/bash) inside the running container ID, the\n"
-	      "id sdocker_run printed (or the NAME given with --name).  It joins all the container's namespaces and\n"
-	      "cgroups and starts at its root.  ROOTFS is optional; when given it\n"
-	      "must be the container's rootfs.  Without ROOTFS, put -- before the\n"
-	      "command: sdocker_exec 4242 -- ps -ef\n"
+	      "id sdocker_run printed, or NAME, given to sdocker_run --name.  It joins\n"
+	      "all the container's namespaces and cgroups and starts at its root.\n"
+	      "ROOTFS is optional; when given it must be the container's rootfs.\n"
+	      "Without ROOTFS, put -- before the command: sdocker_exec 4242 -- ps -ef\n"
 	      "\n"
 	      "Options:\n"
 	      "  -t, --tty       give the command a terminal even if stdin is not one\n"
@@ -105,6 +105,7 @@ struct target {
 	int ncg;
 	int rootfd;
 	struct sec_policy policy;	/* the container's, from its record */
+	struct timespec t0;		/* when we started: the OOM verdict's log since then */
 	const char *rootfs_arg;
 	char **argv;
 	enum tty_mode tty;
@@ -437,12 +438,21 @@ static pid_t start_command(struct target *t, struct tty_session *tty, char **env
 /* The command's status to pass on.  A process that died before its exec
  * (no byte on `started`) did so because the container went away, or said
  * why itself. */
-static int command_status(const struct target *t, int status, int started)
+static int command_status(const struct target *t, pid_t pid, int status, int started)
 {
 	char byte;
 	int ran = read(started, &byte, 1) == 1;
 
 	close(started);
+	/* The same explanation as sdocker_run gives for its command. */
+	if (ran && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
+	    && cg_oom_victim(pid, &t->t0) == 1) {
+		struct cg_usage u;
+
+		cg_read_usage((char (*)[PATH_MAX])t->st.cgroups, t->st.ncgroups, &u);
+		warnx("the command was OOM-killed: container %d reached its memory limit of %llu bytes",
+		      (int)t->id, (unsigned long long)u.memory_limit);
+	}
 	if (!ran && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
 		unsigned long long now;
 		if (proc_starttime(t->id, &now) < 0 || now != t->st.starttime)
@@ -463,6 +473,7 @@ int main(int argc, char **argv)
 
 	open_std_fds();
 	run_from_sealed_copy(argv);
+	clock_gettime(CLOCK_MONOTONIC, &t.t0);
 	/* The name ps and tools look for, not the memfd's; and nothing in the
 	 * container may read our memory or open our exe through /proc while
 	 * we are in its namespaces. */
@@ -495,5 +506,5 @@ int main(int argc, char **argv)
 		close(pidfd);
 	/* Stop forwarding before the pid is reaped and can be reused. */
 	status = wait_reaping(pid, &child_pid);
-	return command_status(&t, status, started);
+	return command_status(&t, pid, status, started);
 }

@@ -386,26 +386,37 @@ static int looks_running(pid_t pid)
  * (Not /proc/locks, though one read of it names every lock: the kernel
  * takes a global rwsem for writing to list them, and after a second of
  * idle that waits for an RCU grace period: see bench/README.md.) */
+#define PROBES_PER_START 64
+
 static int stale_entries(void)
 {
+	static pid_t ids[8192];
 	DIR *d = opendir(SDOCKER_STATE_DIR);
 	struct dirent *e;
-	int n = 0;
+	int n = 0, nids = 0, from;
 
 	if (d == NULL)
 		return 0;
 	while ((e = readdir(d)) != NULL) {
 		uint64_t id;
 
-		if (e->d_name[0] == '.' && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+		if (e->d_name[0] == '.' && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			n++;	/* a temp record: rare, let the sweep judge it */
-			continue;
-		}
-		if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && !looks_running((pid_t)id)
-			 && !record_owned((pid_t)id))
-			n++;
+		else if (parse_u64(e->d_name, 1, INT32_MAX, &id) == 0 && nids < 8192)
+			ids[nids++] = (pid_t)id;
 	}
 	closedir(d);
+	/* With hundreds running, probing them all would be most of a start:
+	 * PROBES_PER_START of them, from a place that changes with every run,
+	 * so that a dead run's record is found within a few starts (and at
+	 * once by --cleanup). */
+	from = nids > PROBES_PER_START ? (int)(getpid() % nids) : 0;
+	for (int k = 0; k < nids && k < PROBES_PER_START; k++) {
+		pid_t id = ids[(from + k) % nids];
+
+		if (!looks_running(id) && !record_owned(id))
+			n++;
+	}
 	return n + cg_sweep_v2_orphans(id_in_use, 1);
 }
 

@@ -250,8 +250,9 @@ free_pid() {
 }
 
 @test "bad input: sdocker_exec without an id"           { exec_bad 'missing container ID'; }
-@test "bad input: sdocker_exec id not a number"         { exec_bad "'abc' is not a container id" abc; }
-@test "bad input: sdocker_exec id with junk"            { exec_bad "'12abc' is not a container id" 12abc; }
+@test "bad input: sdocker_exec id not a number, nor a name" { exec_bad "'a/b' is not a container id" a/b; }
+@test "bad input: sdocker_exec name of no container"    { exec_bad "no running container named 'abc'" abc; }
+@test "bad input: sdocker_exec id with junk"            { exec_bad "'12:abc' is not a container id" 12:abc; }
 @test "bad input: sdocker_exec id empty"                { exec_bad "'' is not a container id" ''; }
 @test "bad input: sdocker_exec id negative"             { exec_bad "is not a container id|unknown option" -1; }
 @test "bad input: sdocker_exec id 0"                    { exec_bad "'0' is not a container id" 0; }

@@ -392,7 +392,7 @@ teardown() {
     exec_start
     # Hold sdocker_exec at its first setns, after it has opened the
     # container's namespace and cgroup files; kill the container meanwhile.
-    exec_bg strace -f -qq -o /dev/null -e trace=setns -e inject=setns:delay_enter=1000000:when=1 \
+    exec_bg strace -f -qq -o /dev/null -e trace=setns -e inject=setns:delay_enter=3000000:when=1 \
         "$EXEC" "$CID" -- true 2>"$BATS_TEST_TMPDIR/exec.err"
     local ep=$EXEC_BG_PID
     exec_wait 10 exec_has_open "$ep" "$(readlink "/proc/$CID/ns/mnt")" ||
@@ -401,7 +401,7 @@ teardown() {
     exec_reap "$ep"
     # strace's own warnings (a traced process killed while held) are not
     # sdocker_exec's.
-    status=$EXEC_BG_STATUS output='' stderr=$(grep -v '^strace: ' "$BATS_TEST_TMPDIR/exec.err")
+    status=$EXEC_BG_STATUS output='' stderr=$(grep -v '^strace: ' "$BATS_TEST_TMPDIR/exec.err" || true)
     mapfile -t stderr_lines <<<"$stderr"
     exec_refused "container $CID.*exit"
 }
@@ -416,16 +416,16 @@ teardown() {
     local file=cgroup.procs
     cg_locate memory
     ((CG_VER == 1)) && file=tasks
-    exec_bg strace -f -qq -o /dev/null -e trace=write -e inject=write:delay_enter=1000000:when=1 \
+    exec_bg strace -f -qq -o /dev/null -e trace=write -e inject=write:delay_enter=3000000:when=1 \
         "$EXEC" "$CID" -- true 2>"$BATS_TEST_TMPDIR/exec.err"
     local ep=$EXEC_BG_PID
     exec_wait 10 exec_has_open "$ep" "$(cg_dir memory "$CID")/$file" ||
-        fail "sdocker_exec never opened the container's $file"
+        fail "sdocker_exec never opened the container's $file" "$(cat "$BATS_TEST_TMPDIR/exec.err")"
     kill_container "$CID"
     exec_reap "$ep"
     # strace's own warnings (a traced process killed while held) are not
     # sdocker_exec's.
-    status=$EXEC_BG_STATUS output='' stderr=$(grep -v '^strace: ' "$BATS_TEST_TMPDIR/exec.err")
+    status=$EXEC_BG_STATUS output='' stderr=$(grep -v '^strace: ' "$BATS_TEST_TMPDIR/exec.err" || true)
     mapfile -t stderr_lines <<<"$stderr"
     exec_refused "container $CID.*exit"
 }
