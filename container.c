@@ -13,6 +13,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <linux/mount.h>
 #include <unistd.h>
 
 /* Report a failed step once, with the call, the object and errno.  The
@@ -55,18 +57,30 @@ int container_set_hostname(const char *name)
 	return 0;
 }
 
-int container_enter_rootfs(const char *rootfs)
+int container_private_mounts(void)
 {
-	/* Without this, the bind and pivot below would propagate back to the
-	 * host's mount namespace wherever / is a shared mount (systemd makes it
-	 * shared), and the host would see every container's mounts. */
+	/* Without this, the mounts and pivot that follow would propagate back
+	 * to the host's mount namespace wherever / is a shared mount (systemd
+	 * makes it shared), and the host would see every container's mounts. */
 	TRACE("mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return step_failed("mount / MS_REC|MS_PRIVATE");
-	/* pivot_root(2) needs the new root to be a mount point. */
-	TRACE("mount(\"%s\", \"%s\", NULL, MS_BIND|MS_REC, NULL)", rootfs, rootfs);
-	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return step_failed("bind mount %s onto itself", rootfs);
+	return 0;
+}
+
+int container_enter_rootfs(const char *rootfs, const char *overlay)
+{
+	/* pivot_root(2) needs the new root to be a mount point: the overlay
+	 * mounted there, or ROOTFS bound onto itself. */
+	if (overlay) {
+		TRACE("mount(\"overlay\", \"%s\", \"overlay\", 0, \"%s\")", rootfs, overlay);
+		if (mount("overlay", rootfs, "overlay", 0, overlay) < 0)
+			return step_failed("mount overlay on %s (%s)", rootfs, overlay);
+	} else {
+		TRACE("mount(\"%s\", \"%s\", NULL, MS_BIND|MS_REC, NULL)", rootfs, rootfs);
+		if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return step_failed("bind mount %s onto itself", rootfs);
+	}
 	if (chdir(rootfs) < 0)
 		return step_failed("chdir %s", rootfs);
 	/* pivot_root(".", ".") stacks the old root on top of the new one, so no
@@ -201,6 +215,105 @@ int container_mount_pseudo_fs(void)
 	 * host's ptys are not visible in it. */
 	return do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 			"newinstance,ptmxmode=0666,mode=0620,gid=5");
+}
+
+/* Each component of path (absolute, inside the new root) made a directory
+ * when missing, the last one a directory or, with file, an empty file;
+ * never through a symlink (O_NOFOLLOW at every step).  Returns 0 or -1
+ * (printed). */
+static int make_target(const char *path, int file)
+{
+	char part[PATH_MAX];
+	int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), next;
+	const char *p = path;
+
+	if (dir < 0)
+		return step_failed("open /");
+	while (*p) {
+		size_t len;
+		int last;
+
+		p += strspn(p, "/");
+		len = strcspn(p, "/");
+		if (len == 0)
+			break;
+		if (len >= sizeof part) {
+			close(dir);
+			errno = ENAMETOOLONG;
+			return step_failed("mount target %s", path);
+		}
+		memcpy(part, p, len);
+		part[len] = '\0';
+		p += len;
+		last = p[strspn(p, "/")] == '\0';
+		if (last && file) {
+			next = openat(dir, part, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		} else {
+			if (mkdirat(dir, part, 0755) < 0 && errno != EEXIST) {
+				close(dir);
+				return step_failed("mkdir %s in %s", part, path);
+			}
+			next = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		close(dir);
+		if (next < 0)
+			return step_failed("mount target %s (at %s; a symlink is refused)", path, part);
+		dir = next;
+	}
+	close(dir);
+	return 0;
+}
+
+int container_open_binds(struct container_mount *m, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (m[i].type != CONTAINER_BIND)
+			continue;
+		/* A copy of the host's mount tree at src, detached from it: it
+		 * stays reachable after pivot_root, and what the container does
+		 * to it never reaches the host's mounts. */
+		TRACE("open_tree(\"%s\", OPEN_TREE_CLONE|AT_RECURSIVE)%s", m[i].src,
+		      m[i].read_only ? " ; mount_setattr(MOUNT_ATTR_RDONLY, AT_RECURSIVE)" : "");
+		m[i].fd = (int)syscall(SYS_open_tree, AT_FDCWD, m[i].src,
+				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (m[i].fd < 0)
+			return step_failed("open_tree %s", m[i].src);
+		if (m[i].read_only) {
+			struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+			if (syscall(SYS_mount_setattr, m[i].fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+				    sizeof attr) < 0)
+				return step_failed("mount_setattr %s read-only", m[i].src);
+		}
+	}
+	return 0;
+}
+
+int container_mount_extra(struct container_mount *m, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (m[i].type == CONTAINER_TMPFS) {
+			if (make_target(m[i].dst, 0) < 0
+			    || do_mount("tmpfs", m[i].dst, "tmpfs", MS_NOSUID | MS_NODEV, m[i].opts) < 0)
+				return -1;
+			continue;
+		}
+		if (make_target(m[i].dst, !m[i].is_dir) < 0)
+			return -1;
+		TRACE("move_mount(<%s>, \"%s\", MOVE_MOUNT_F_EMPTY_PATH)", m[i].src, m[i].dst);
+		if (syscall(SYS_move_mount, m[i].fd, "", AT_FDCWD, m[i].dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return step_failed("bind %s on %s", m[i].src, m[i].dst);
+		close(m[i].fd);
+		m[i].fd = -1;
+	}
+	return 0;
+}
+
+int container_read_only_root(void)
+{
+	/* This mount only: /proc, /sys, /dev and the tmpfs and binds on top
+	 * stay as they are. */
+	return do_mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
 }
 
 int container_new_cgroupns(void)

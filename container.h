@@ -15,9 +15,37 @@
 #include <stddef.h>
 
 int container_set_hostname(const char *name);
-/* Private mounts, bind ROOTFS onto itself, pivot_root into it and detach
- * the old root. */
-int container_enter_rootfs(const char *rootfs);
+
+/* Every mount of the caller's namespace private (MS_REC|MS_PRIVATE), so
+ * that nothing that follows reaches the host. */
+int container_private_mounts(void);
+
+/* Make ROOTFS a mount point (the overlay with these options mounted on it,
+ * or ROOTFS bound onto itself), pivot_root into it, detach the old root. */
+int container_enter_rootfs(const char *rootfs, const char *overlay);
+
+/* What --bind and --tmpfs ask for. */
+enum { CONTAINER_BIND, CONTAINER_TMPFS };
+struct container_mount {
+	int type;
+	char *src;		/* bind: the host's path (resolved) */
+	char *dst;		/* absolute, in the container */
+	int read_only;		/* bind :ro */
+	int is_dir;		/* bind: src is a directory */
+	char opts[64];		/* tmpfs: "mode=1777,size=N" */
+	int fd;			/* bind: open_tree()'s copy of src, -1 */
+};
+
+/* Before pivot_root, while the host's paths are in sight: a detached copy
+ * of each bind's source (open_tree, made read-only for :ro). */
+int container_open_binds(struct container_mount *m, int n);
+
+/* After pivot_root: each target made inside the root (never through a
+ * symlink), then the binds moved there and the tmpfs mounted. */
+int container_mount_extra(struct container_mount *m, int n);
+
+/* --read-only: the root mount itself read-only, last. */
+int container_read_only_root(void);
 /* proc, sysfs (read-only), a tmpfs /dev with the usual nodes and links,
  * and a new devpts instance on /dev/pts. */
 int container_mount_pseudo_fs(void);

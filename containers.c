@@ -294,36 +294,6 @@ int ct_read(const char *id, struct ct_config *c, struct ct_exit *e, int *ended)
 	return 0;
 }
 
-/* rm -r of a directory we made, without following a symlink out of it. */
-static int remove_tree(int parent, const char *name)
-{
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
-	DIR *d;
-	struct dirent *ent;
-
-	if (fd < 0)
-		return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : -1;
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return -1;
-	}
-	while ((ent = readdir(d)) != NULL) {
-		if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
-			continue;
-		if (ent->d_type == DT_DIR) {
-			if (remove_tree(fd, ent->d_name) < 0)
-				rc = -1;
-		} else if (unlinkat(fd, ent->d_name, 0) < 0 && errno != ENOENT) {
-			rc = -1;
-		}
-	}
-	closedir(d);
-	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		rc = -1;
-	return rc;
-}
-
 int ct_remove(const char *id)
 {
 	char top[PATH_MAX];
@@ -343,7 +313,7 @@ int ct_remove(const char *id)
 	if (topfd < 0)
 		return errno == ENOENT ? 0 : (warn("open %s", top), -1);
 	TRACE("rm -r %s/%s", top, id);
-	rc = remove_tree(topfd, id);
+	rc = rm_tree_at(topfd, id);
 	if (rc < 0)
 		warn("remove %s/%s", top, id);
 	close(topfd);
@@ -391,6 +361,56 @@ int ct_sweep(int report)
 		}
 	}
 	return swept;
+}
+
+/* mkdir that is fine with a directory already there. */
+static int make_dir(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	warn("mkdir %s", path);
+	return -1;
+}
+
+int ct_overlay_prepare(const char *id, const struct ct_overlay_spec *spec, struct ct_overlay *ov,
+		       int create)
+{
+	char top[PATH_MAX], dir[PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
+	const char *keep = spec->keep;
+
+	ov->nscratch = 0;
+	if (ct_dir(id, dir, sizeof dir) < 0 || fmt_path(ov->target, sizeof ov->target, "%s/merged", dir) < 0
+	    || fmt_path(upper, sizeof upper, "%s/upper", keep ? keep : dir) < 0
+	    || fmt_path(work, sizeof work, "%s/work", keep ? keep : dir) < 0
+	    || fmt_path(ov->opts, sizeof ov->opts, "lowerdir=%s,upperdir=%s,workdir=%s", spec->lower,
+			upper, work) < 0) {
+		warnx("the overlay of container %s: its paths are too long", id);
+		return -1;
+	}
+	/* What goes at the end: the container's own directory when it exists
+	 * for the overlay alone, else the overlay's three directories (a kept
+	 * container keeps its config, log and exit record); never DIR/upper
+	 * of --overlay=DIR, the container's changes. */
+	if (!spec->kept)
+		strcpy(ov->scratch[ov->nscratch++], dir);
+	else
+		strcpy(ov->scratch[ov->nscratch++], ov->target);
+	if (spec->kept && !keep)
+		strcpy(ov->scratch[ov->nscratch++], upper);
+	if (keep)
+		strcpy(ov->scratch[ov->nscratch++], work);
+	if (!create)
+		return 0;
+	if (lib_subdir("containers", top, sizeof top) < 0 || make_dir(dir) < 0
+	    || (keep && make_dir(keep) < 0) || make_dir(upper) < 0 || make_dir(work) < 0
+	    || make_dir(ov->target) < 0) {
+		for (int i = 0; i < ov->nscratch; i++)
+			rm_tree(ov->scratch[i]);
+		return -1;
+	}
+	TRACE("mkdir %s, %s, %s   (the overlay's upper, work and mount point)", upper, work,
+	      ov->target);
+	return 0;
 }
 
 int ct_format_config(const struct ct_config *c, char *text, size_t size)

@@ -91,6 +91,27 @@ int ct_remove(const char *id);
 /* Every kept container's id, into ids[0..max-1]; returns how many. */
 int ct_list(char (*ids)[CT_ID_MAX], int max);
 
+/* An overlay root: what it is made of, and where its parts are. */
+struct ct_overlay_spec {
+	const char *lower;		/* "top:...:bottom", overlayfs's lowerdir */
+	const char *keep;		/* --overlay=DIR: upper and work in DIR, kept */
+	int kept;			/* a detached container: its directory stays */
+};
+struct ct_overlay {
+	char opts[PATH_MAX * 4];	/* "lowerdir=...,upperdir=...,workdir=..." */
+	char target[PATH_MAX];		/* the mount point */
+	char scratch[3][PATH_MAX];	/* removed at the end, or by a sweep */
+	int nscratch;
+};
+
+/* Fill ov for container id: upper and work in <lib>/containers/<id>/ (or
+ * in spec->keep), merged, the mount point, there too; and what to remove
+ * at the end.  With create, make the directories too (the caller records
+ * ov->scratch first: a sweep must find them).  Returns 0, or -1 (printed,
+ * nothing left). */
+int ct_overlay_prepare(const char *id, const struct ct_overlay_spec *spec, struct ct_overlay *ov,
+		       int create);
+
 /* Remove kept containers that never got an exit record and whose monitor
  * is gone (killed with SIGKILL: sdocker_ps shows them as unknown).  With
  * report, say each on stderr.  Returns how many. */

@@ -58,6 +58,7 @@
 /* Room for "@<pid>" after the name: pids have at most 7 digits (4194304). */
 #define HOSTNAME_MAX_LEN 56
 #define SETUP_TIMEOUT_MS 60000
+#define MAX_MOUNTS 16
 /* The namespaces sdocker_run clones into.  The child makes its network
  * namespace itself, first thing (see child_main); its IPC namespace is the
  * one ipc_create() made (see ipc.c). */
@@ -72,6 +73,8 @@ struct handoff {
 	char cgroup_files[PATH_MAX];	/* parent -> child: see cg_self_files() */
 	char cgroup_mounts[512];	/* parent -> child: see cg_ns_mounts() */
 	char log_path[PATH_MAX];	/* parent -> child (-d): its stdout and stderr */
+	char overlay_opts[4096];	/* parent -> child: overlayfs's options, or "" */
+	char overlay_target[PATH_MAX];	/* parent -> child: where it is mounted */
 	int failed;			/* child -> parent: a setup step failed (printed) */
 };
 
@@ -86,6 +89,11 @@ struct options {
 	int privileged;			/* --privileged */
 	int seccomp_opt, nnp_opt;	/* --security-opt: 0 or 1; -1 when not given */
 	const char *name;		/* --name */
+	int overlay;			/* --overlay */
+	const char *overlay_dir;	/* --overlay=DIR (absolute) */
+	int read_only;			/* --read-only */
+	struct container_mount mounts[MAX_MOUNTS];	/* --bind, --tmpfs */
+	int nmounts;
 	int detach;			/* -d: a monitor in the background */
 	int auto_remove;		/* --rm */
 	int report;
@@ -111,6 +119,7 @@ struct run {
 	int kept;			/* -d: its kept directory exists */
 	int started_fd;			/* -d: where the caller waits for the id */
 	struct ct_exit end;		/* how it ended, for a kept container */
+	struct ct_overlay ov;		/* --overlay: its directories */
 };
 
 static char *default_cmd[] = { "/bin/bash", NULL };
@@ -167,6 +176,12 @@ static void usage(FILE *out)
 	      "                             its output in a log (see sdocker_logs)\n"
 	      "      --rm                   with -d: remove it when it ends (without\n"
 	      "                             -d nothing is kept anyway)\n"
+	      "      --overlay[=DIR]        a copy-on-write layer over ROOTFS, which is\n"
+	      "                             never written; DIR keeps it (DIR/upper)\n"
+	      "      --read-only            the root read-only (a tmpfs on /tmp)\n"
+	      "      --bind SRC:DST[:ro]    a host file or directory at DST (also\n"
+	      "                             --volume); :ro read-only\n"
+	      "      --tmpfs DST[:size=N]   a tmpfs at DST\n"
 	      "      --report               print a usage report when it ends\n"
 	      "      --cleanup              remove what killed runs left, then exit\n"
 	      "  -v, --verbose              trace each step as the kernel sees it\n"
@@ -288,6 +303,93 @@ static void set_name(struct options *o, const struct opt *op, const char *arg)
 	o->name = arg;
 }
 
+/* An absolute path for a user's path (relative to the working directory),
+ * which need not exist yet.  Exits on a path too long. */
+static char *absolute(const struct opt *op, const char *arg)
+{
+	char cwd[PATH_MAX], *out;
+
+	if (arg[0] == '/')
+		return strdup(arg);
+	if (getcwd(cwd, sizeof cwd) == NULL || asprintf(&out, "%s/%s", cwd, arg) < 0)
+		bad_usage("--%s '%.60s': cannot make it an absolute path", op->name, arg);
+	return out;
+}
+
+static void set_overlay(struct options *o, const struct opt *op, const char *arg)
+{
+	o->overlay = 1;
+	if (arg && arg[0] == '\0')
+		bad_usage("--%s=: an empty DIR", op->name);
+	o->overlay_dir = arg ? absolute(op, arg) : NULL;
+}
+
+static struct container_mount *new_mount(struct options *o, const struct opt *op, int type)
+{
+	struct container_mount *m;
+
+	if (o->nmounts == MAX_MOUNTS)
+		bad_usage("--%s: at most %d --bind and --tmpfs in all", op->name, MAX_MOUNTS);
+	m = &o->mounts[o->nmounts++];
+	memset(m, 0, sizeof *m);
+	m->type = type;
+	m->fd = -1;
+	return m;
+}
+
+/* DST: an absolute path in the container, not its root. */
+static char *target_arg(const struct opt *op, const char *spec, const char *dst)
+{
+	if (dst[0] != '/' || dst[strspn(dst, "/")] == '\0')
+		bad_usage("--%s '%.60s': the target must be an absolute path in the container, "
+			  "not /", op->name, spec);
+	return strdup(dst);
+}
+
+/* --bind SRC:DST[:ro|:rw] */
+static void set_bind(struct options *o, const struct opt *op, const char *arg)
+{
+	struct container_mount *m = new_mount(o, op, CONTAINER_BIND);
+	char *spec = strdup(arg), *dst = spec ? strchr(spec, ':') : NULL, *mode, real[PATH_MAX];
+	struct stat sb;
+
+	if (dst == NULL || dst == spec)
+		bad_usage("--%s '%.60s': not SRC:DST[:ro]", op->name, arg);
+	*dst++ = '\0';
+	mode = strchr(dst, ':');
+	if (mode) {
+		*mode++ = '\0';
+		if (strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0)
+			bad_usage("--%s '%.60s': the mode is ro or rw, not '%s'", op->name, arg, mode);
+		m->read_only = strcmp(mode, "ro") == 0;
+	}
+	if (realpath(spec, real) == NULL || stat(real, &sb) < 0)
+		err(EXIT_SDOCKER, "--%s %s: source %s", op->name, arg, spec);
+	m->src = strdup(real);
+	m->is_dir = S_ISDIR(sb.st_mode);
+	m->dst = target_arg(op, arg, dst);
+	free(spec);
+}
+
+/* --tmpfs DST[:size=N] */
+static void set_tmpfs(struct options *o, const struct opt *op, const char *arg)
+{
+	struct container_mount *m = new_mount(o, op, CONTAINER_TMPFS);
+	char *spec = strdup(arg), *colon = spec ? strchr(spec, ':') : NULL;
+	uint64_t size;
+
+	snprintf(m->opts, sizeof m->opts, "mode=1777");
+	if (colon) {
+		*colon++ = '\0';
+		if (strncmp(colon, "size=", 5) != 0 || parse_size(colon + 5, &size) < 0 || size == 0)
+			bad_usage("--%s '%.60s': options are size=N (bytes, or with K, M, G)", op->name,
+				  arg);
+		snprintf(m->opts, sizeof m->opts, "mode=1777,size=%llu", (unsigned long long)size);
+	}
+	m->dst = target_arg(op, arg, spec);
+	free(spec);
+}
+
 static void set_cpuset(struct options *o, const struct opt *op, const char *arg)
 {
 	if (!valid_cpu_list(arg))
@@ -391,6 +493,11 @@ static const struct opt opts[] = {
 	{ "name", OPT_LONG_ONLY + 14, required_argument, set_name, 0, 0, 0 },
 	{ "detach", 'd', no_argument, set_flag, FIELD(detach), 0, 0 },
 	{ "rm", OPT_LONG_ONLY + 15, no_argument, set_flag, FIELD(auto_remove), 0, 0 },
+	{ "overlay", OPT_LONG_ONLY + 16, optional_argument, set_overlay, 0, 0, 0 },
+	{ "read-only", OPT_LONG_ONLY + 17, no_argument, set_flag, FIELD(read_only), 0, 0 },
+	{ "bind", OPT_LONG_ONLY + 18, required_argument, set_bind, 0, 0, 0 },
+	{ "volume", OPT_LONG_ONLY + 19, required_argument, set_bind, 0, 0, 0 },
+	{ "tmpfs", OPT_LONG_ONLY + 20, required_argument, set_tmpfs, 0, 0, 0 },
 	{ "verbose", 'v', no_argument, set_verbose, 0, 0, 0 },
 	{ "help", 'h', no_argument, show_help, 0, 0, 0 },
 	{ "version", 'V', no_argument, show_version, 0, 0, 0 },
@@ -411,6 +518,21 @@ static void finish_policy(struct options *o)
 		o->sec.no_new_privs = o->nnp_opt;
 	sec_caps_edit(&o->sec.caps, o->cap_add, o->cap_drop);
 	o->lim.devices_allow = o->sec.devices ? sec_devices_v1_allow : NULL;
+}
+
+/* --read-only keeps a writable /tmp, as podman does, unless --tmpfs put
+ * one there already. */
+static void read_only_tmp(struct options *o)
+{
+	static const struct opt tmp = { "tmpfs", 0, 0, NULL, 0, 0, 0 };
+
+	if (!o->read_only)
+		return;
+	for (int i = 0; i < o->nmounts; i++) {
+		if (strcmp(o->mounts[i].dst, "/tmp") == 0)
+			return;
+	}
+	set_tmpfs(o, &tmp, "/tmp");
 }
 
 /* --name must not be a container's that exists (checked again, atomically,
@@ -499,6 +621,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		o->tty = TTY_DETACHED;
 	check_rootfs(argv[optind++], o->rootfs);
 	check_name_free(o->name);
+	read_only_tmp(o);
 	if (o->demo && optind < argc)
 		bad_usage("--%s-test runs its own command; drop '%s'",
 			  o->demo == cpu_test_cmd ? "cpu" : "memory", argv[optind]);
@@ -695,10 +818,15 @@ static int child_setup(struct run *r, int netns_ok)
 	    || cg_enter_self(h->cgroup_files) < 0
 	    || container_new_cgroupns() < 0		/* its cgroups are its root */
 	    || container_set_hostname(h->hostname) < 0
-	    || container_enter_rootfs(r->o.rootfs) < 0	/* private mounts, pivot_root */
+	    || container_private_mounts() < 0
+	    || container_open_binds(r->o.mounts, r->o.nmounts) < 0	/* while the host is in sight */
+	    || container_enter_rootfs(h->overlay_target[0] ? h->overlay_target : r->o.rootfs,
+				      h->overlay_target[0] ? h->overlay_opts : NULL) < 0	/* pivot_root */
 	    || container_mount_pseudo_fs() < 0		/* proc, sys, dev, dev/pts */
 	    || container_mount_cgroups(h->cgroup_mounts) < 0	/* its own, read-only */
-	    || (r->o.sec.mask_paths && sec_mask_paths() < 0))	/* /proc and /sys leaks */
+	    || container_mount_extra(r->o.mounts, r->o.nmounts) < 0	/* --bind, --tmpfs */
+	    || (r->o.sec.mask_paths && sec_mask_paths() < 0)	/* /proc and /sys leaks */
+	    || (r->o.read_only && container_read_only_root() < 0))
 		return -1;
 	return 0;
 }
@@ -912,10 +1040,34 @@ static void fill_record(const struct run *r, struct state_info *st)
 				 i ? " " : "", r->o.argv[i]);
 	st->ncgroups = cg_dirs(&r->cg, st->cgroups, (int)(sizeof st->cgroups / sizeof st->cgroups[0]));
 	snprintf(st->name, sizeof st->name, "%s", r->o.name ? r->o.name : "");
+	st->nscratch = r->ov.nscratch;
+	for (int i = 0; i < r->ov.nscratch; i++)
+		strcpy(st->scratch[i], r->ov.scratch[i]);
 	st->detached = r->o.detach;
 	st->caps = r->o.sec.caps;
 	st->no_new_privs = r->o.sec.no_new_privs;
 	st->seccomp = r->o.sec.seccomp;
+}
+
+/* --overlay: its directories, named first (for the record, so that a
+ * sweep finds them), then made (create) and handed to the child. */
+static int overlay(struct run *r, int create)
+{
+	struct handoff *h = r->ch.shm;
+	struct ct_overlay_spec spec = { r->o.rootfs, r->o.overlay_dir, r->o.detach };
+
+	if (ct_overlay_prepare(r->id, &spec, &r->ov, create) < 0)
+		return -1;
+	if (!create)
+		return 0;
+	if (strlen(r->ov.opts) >= sizeof h->overlay_opts) {
+		warnx("the overlay of container %s: more than %zu bytes of options", r->id,
+		      sizeof h->overlay_opts - 1);
+		return -1;
+	}
+	strcpy(h->overlay_opts, r->ov.opts);
+	strcpy(h->overlay_target, r->ov.target);
+	return 0;
 }
 
 /* With the record made: its name, and for -d its kept directory and log
@@ -975,9 +1127,11 @@ static int record_and_cgroups(struct run *r)
 		r->state_lock = state_lock(LOCK_SH);
 	if (r->state_lock < 0 || (!r->born_in_cgroup && cg_set_id(&r->cg, r->pid) < 0))
 		goto out;
+	if (r->o.overlay && overlay(r, 0) < 0)
+		goto out;
 	fill_record(r, &st);
 	r->record_fd = state_create(&st);	/* held until the record is removed */
-	if (r->record_fd < 0 || claim(r) < 0)
+	if (r->record_fd < 0 || claim(r) < 0 || (r->o.overlay && overlay(r, 1) < 0))
 		goto out;
 	/* mkdir, limits; the child moves itself in when it has GO, long
 	 * before its command runs. */
@@ -1134,6 +1288,7 @@ static void monitor_detaches(struct run *r)
 		(void)0;
 	close(r->started_fd);
 	r->started_fd = -1;
+	r->ov.nscratch = 0;
 }
 
 /* ---- 6. Waiting and the verdict ---------------------------------------- */
@@ -1375,6 +1530,17 @@ static void release_kept(struct run *r, int rc)
 		ct_name_release(r->o.name, r->id);
 }
 
+/* The overlay's throwaway parts: the container is gone, and its mount
+ * namespace with it. */
+static void remove_scratch(struct run *r)
+{
+	for (int i = 0; i < r->ov.nscratch; i++) {
+		TRACE("rm -r %s", r->ov.scratch[i]);
+		if (rm_tree(r->ov.scratch[i]) < 0)
+			warn("remove %s", r->ov.scratch[i]);
+	}
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void run_init(struct run *r)
@@ -1439,6 +1605,7 @@ int main(int argc, char **argv)
 	}
 	if (cg_destroy(&r.cg) < 0 && rc == 0)		/* 7 */
 		rc = EXIT_SDOCKER;
+	remove_scratch(&r);
 	release_kept(&r, rc);
 	state_remove(r.pid, r.record_fd);
 out_ipc:

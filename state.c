@@ -118,6 +118,25 @@ static ssize_t read_record(pid_t id, char *text, size_t size)
 	return read_file(path, text, size);
 }
 
+/* A scratch path a sweep may remove: one sdocker makes (an overlay's
+ * upper, work or merged directory, or a container's own directory under
+ * .../containers/), never anything else a damaged record might name. */
+static int scratch_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	char parent[PATH_MAX];
+	const char *pb;
+
+	if (base == NULL || path[0] != '/' || strstr(path, "/../") || strlen(path) >= sizeof parent)
+		return 0;
+	if (strcmp(base, "/upper") == 0 || strcmp(base, "/work") == 0 || strcmp(base, "/merged") == 0)
+		return 1;
+	memcpy(parent, path, (size_t)(base - path));
+	parent[base - path] = '\0';
+	pb = strrchr(parent, '/');
+	return pb && strcmp(pb, "/containers") == 0;
+}
+
 static int remove_entry(pid_t id, const struct state_info *st, int report)
 {
 	char path[PATH_MAX];
@@ -131,6 +150,14 @@ static int remove_entry(pid_t id, const struct state_info *st, int report)
 		}
 		if (report)
 			fprintf(stderr, "sdocker_run: removed %s\n", st->cgroups[i]);
+	}
+	for (int i = 0; st && i < st->nscratch; i++) {
+		if (!scratch_name(st->scratch[i]) || rm_tree(st->scratch[i]) < 0) {
+			warn("sweep: remove %s", st->scratch[i]);
+			return -1;
+		}
+		if (report)
+			fprintf(stderr, "sdocker_run: removed %s\n", st->scratch[i]);
 	}
 	if (record_path(path, sizeof path, id) < 0)
 		return -1;
@@ -262,6 +289,10 @@ int state_format(const struct state_info *st, char *text, size_t size)
 		if (kv_put(text, size, &used, "cgroup", st->cgroups[i]) < 0)
 			goto toolong;
 	}
+	for (int i = 0; i < st->nscratch; i++) {
+		if (kv_put(text, size, &used, "scratch", st->scratch[i]) < 0)
+			goto toolong;
+	}
 	return 0;
 toolong:
 	errno = ENAMETOOLONG;
@@ -300,6 +331,11 @@ int state_parse(const char *text, struct state_info *st)
 			    || vlen >= sizeof st->cgroups[0])
 				goto bad;
 			memcpy(st->cgroups[st->ncgroups++], val, vlen + 1);
+		} else if (KEY("scratch")) {
+			if (st->nscratch >= (int)(sizeof st->scratch / sizeof st->scratch[0])
+			    || vlen >= sizeof st->scratch[0] || val[0] != '/')
+				goto bad;
+			memcpy(st->scratch[st->nscratch++], val, vlen + 1);
 		} else if (KEY("caps")) {
 			char *end;
 			errno = 0;

@@ -23,6 +23,8 @@ struct state_info {
 	int detached;		/* -d: its monitor runs in the background */
 	char cgroups[8][PATH_MAX];
 	int ncgroups;
+	char scratch[4][PATH_MAX];	/* directories to remove at the end (overlay) */
+	int nscratch;
 	char command[512];
 	int ready;		/* setup done: sdocker_exec may join */
 	/* What the command may do, for sdocker_exec to give its own the same:

@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -152,6 +153,40 @@ int kv_next(const char **text, char *key, size_t ksize, char *val, size_t vsize)
 	val[w] = '\0';
 	*text = line + len + (eol ? 1 : 0);
 	return 1;
+}
+
+int rm_tree_at(int parent, const char *name)
+{
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+	DIR *d;
+	struct dirent *ent;
+
+	if (fd < 0)
+		return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((ent = readdir(d)) != NULL) {
+		if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+			continue;
+		if (ent->d_type == DT_DIR) {
+			if (rm_tree_at(fd, ent->d_name) < 0)
+				rc = -1;
+		} else if (unlinkat(fd, ent->d_name, 0) < 0 && errno != ENOENT) {
+			rc = -1;
+		}
+	}
+	closedir(d);
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+int rm_tree(const char *path)
+{
+	return rm_tree_at(AT_FDCWD, path);
 }
 
 void open_std_fds(void)

@@ -98,6 +98,13 @@ int proc_starttime(pid_t pid, unsigned long long *out);
  * unit tests and the fuzzer can feed it odd command names. */
 int parse_stat_starttime(const char *stat, unsigned long long *out);
 
+/* rm -r of name (relative to the directory fd parent) or of path: what
+ * sdocker made (scratch directories, kept containers), without following
+ * a symlink out of it.  Returns 0 (also when it is not there) or -1 with
+ * errno; prints nothing. */
+int rm_tree_at(int parent, const char *name);
+int rm_tree(const char *path);
+
 /* Open /dev/null on any of fds 0, 1 and 2 that is closed, first thing:
  * else the next open (a pty master, a cgroup file) takes its number and
  * the command's output is written into it.  Exits 125 if it cannot. */
