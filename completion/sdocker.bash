@@ -12,7 +12,9 @@
 #
 #   sdocker_run  [OPTIONS] ROOTFS [COMMAND [ARG...]]
 #       options, then directories for ROOTFS, then the commands found in
-#       ROOTFS for COMMAND.
+#       ROOTFS for COMMAND.  The values that are names: capabilities for
+#       --cap-add and --cap-drop, --security-opt's three, --pids-limit max,
+#       the online CPUs for --cpuset-cpus.
 #   sdocker_exec [OPTIONS] ID [ROOTFS] [[--] COMMAND [ARG...]]
 #       options, then the ids of running containers (directories under
 #       /run/sdocker that are records and whose process exists),
@@ -32,7 +34,40 @@ _sdocker_run_argshort='n'
 
 _sdocker_exec_opts='-t --tty -T --no-tty -v --verbose -h --help -V --version'
 
+# --cap-add and --cap-drop take docker's names: the capability without its
+# CAP_ prefix (sdocker_run also takes it with one, in any case), or ALL.
+# The names of security.c's table, in the kernel's order.
+_sdocker_caps='CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID
+    SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN
+    NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE
+    SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME
+    SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP
+    MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ
+    PERFMON BPF CHECKPOINT_RESTORE ALL'
+# --security-opt: the values sdocker_run accepts.
+_sdocker_security_opts='seccomp=unconfined no-new-privileges=false
+    no-new-privileges=true'
+
 _sdocker_state_dir=/run/sdocker
+
+# _sdocker_secopt_key: when the word being completed is what follows the
+# "=" of a --security-opt value (readline splits seccomp=unconfined into
+# seccomp, = and unconfined), print the part before it.
+_sdocker_secopt_key() {
+    local c=$COMP_CWORD k
+    if [[ ${COMP_WORDS[c]} == = ]]; then
+        k=$((c - 1))
+    elif ((c >= 1)) && [[ ${COMP_WORDS[c - 1]} == = ]]; then
+        k=$((c - 2))
+    else
+        return 1
+    fi
+    ((k >= 2)) || return 1
+    [[ ${COMP_WORDS[k - 1]} == --security-opt ||
+        (${COMP_WORDS[k - 1]} == = && ${COMP_WORDS[k - 2]} == --security-opt) ]] ||
+        return 1
+    printf '%s\n' "${COMP_WORDS[k]}"
+}
 
 # _sdocker_reply WORD...: COMPREPLY = the WORDs that start with $cur.
 _sdocker_reply() {
@@ -130,6 +165,11 @@ _sdocker_run() {
                 else
                     ((i += 1))
                 fi
+                # A value with an "=" of its own (seccomp=unconfined) is
+                # split there too: skip the "=" and what follows it.
+                while [[ ${COMP_WORDS[i + 1]} == = ]] && ((i + 2 <= COMP_CWORD)); do
+                    ((i += 2))
+                done
             fi
             ;;
         -?*)
@@ -153,6 +193,16 @@ _sdocker_run() {
 
     if ((rootfs_at < 0 || rootfs_at == COMP_CWORD)); then
         # Still in the options, or at ROOTFS.
+        local key v vals=()
+        if key=$(_sdocker_secopt_key); then
+            # After "seccomp=" or "no-new-privileges=": what may follow.
+            [[ $cur == = ]] && cur=
+            for v in $_sdocker_security_opts; do
+                [[ $v == "$key"=* ]] && vals+=("${v#*=}")
+            done
+            _sdocker_reply "${vals[@]}"
+            return 0
+        fi
         if [[ $prev == = ]] && ((COMP_CWORD >= 2)); then
             prev=${COMP_WORDS[COMP_CWORD - 2]}
             [[ $cur == = ]] && cur=
@@ -161,8 +211,33 @@ _sdocker_run() {
         fi
         case $prev in
         --hostname | --memory-limit | --memory-swappiness | --cpu-period | \
-            --cpu-quota | --cpu-shares | --pids-limit | -n | -[!-]*n)
+            --cpu-quota | --cpu-shares | -n | -[!-]*n)
             # A value only the user can choose: nothing to offer.
+            return 0
+            ;;
+        --pids-limit)
+            # A number, or max for no limit (the default is 2048).
+            _sdocker_reply max
+            return 0
+            ;;
+        --cap-add | --cap-drop)
+            # Typed in lower case or with CAP_, it is still a name: offer
+            # the names in the case and form the user started with.
+            local c caps=()
+            for c in $_sdocker_caps; do
+                if [[ $cur == [Cc][Aa][Pp]_* ]]; then
+                    [[ $c == ALL ]] && continue
+                    c=CAP_$c
+                fi
+                [[ $cur == [[:lower:]]* ]] && c=${c,,}
+                caps+=("$c")
+            done
+            _sdocker_reply "${caps[@]}"
+            return 0
+            ;;
+        --security-opt)
+            # shellcheck disable=SC2086 # the list is split on purpose
+            _sdocker_reply $_sdocker_security_opts
             return 0
             ;;
         --cpuset-cpus)
