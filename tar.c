@@ -822,7 +822,8 @@ static int dir_fd(struct unpack *u, const struct member *m, const char *dir)
 		}
 	}
 	if (fd < 0)
-		return ufail(u, m, "openat2 %s (RESOLVE_IN_ROOT): %s", dir, strerror(errno));
+		return ufail(u, m, "its directory '%s': openat2(RESOLVE_IN_ROOT): %s", dir,
+			     strerror(errno));
 	slot = (int)(u->next_slot++ % DIR_CACHE);
 	if (u->cache[slot].fd >= 0)
 		close(u->cache[slot].fd);
