@@ -1557,8 +1557,7 @@ static int unpack_layer(struct import *im, int i, int quiet)
 		snprintf(what, sizeof what, "%s", im->src.label);
 	else
 		snprintf(what, sizeof what, "layer %d of %d (%s)", i + 1, im->plan.nlayers,
-			 ly->blob_digest[0] ? short_digest(ly->blob_digest, sd)
-					    : short_digest(ly->diff_id, sd));
+			 short_digest(ly->diff_id, sd));
 	snprintf(ly->tmp_name, sizeof ly->tmp_name, "unpack-%d", im->seq++);
 	if (mkdirat(im->tmpfd, ly->tmp_name, 0700) < 0
 	    || (ldir = openat(im->tmpfd, ly->tmp_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0
@@ -1567,9 +1566,8 @@ static int unpack_layer(struct import *im, int i, int quiet)
 		warn("%s: mkdir %s/%s/diff", what, im->tmp, ly->tmp_name);
 		goto out;
 	}
-	TRACE("unpack %s into %s/%s/diff   (openat2(RESOLVE_IN_ROOT) per directory, then "
-	      "openat(O_CREAT|O_EXCL|O_NOFOLLOW), write, fchown, futimens per file)", what, im->tmp,
-	      ly->tmp_name);
+	TRACE("unpack %s into %s/%s/diff: openat2(RESOLVE_IN_ROOT) per directory, "
+	      "openat(O_CREAT|O_EXCL|O_NOFOLLOW) per file", what, im->tmp, ly->tmp_name);
 	if (unpack_blob(&ly->blob, what, diff, ly->diff_id, ly->blob_digest, &comp, &ly->st) < 0)
 		goto out;
 	ly->comp = comp;

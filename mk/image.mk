@@ -48,3 +48,24 @@ clean-image:
 # all of FUZZ_SRCS, so each needs json.o built, and fuzz-build the new one.
 $(FUZZ_BINS) $(FUZZ_DIR)/json: $(FUZZ_DIR)/obj/json.o
 fuzz-build: $(FUZZ_DIR)/json
+
+# Install and check what this fragment adds.  Not hooked into `install`
+# and `check-man` yet: tests/install.bats checks that install puts exactly
+# the files of mk/install.mk; the lead adds these when he merges.
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+.PHONY: install-image uninstall-image check-man-image
+
+install-image: $(IMAGE_TOOL)
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0755 $(IMAGE_TOOL) $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/sdocker_image.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 completion/sdocker_image.bash $(DESTDIR)$(COMPLETIONDIR)/sdocker_image
+
+uninstall-image:
+	rm -f $(DESTDIR)$(BINDIR)/$(IMAGE_TOOL) $(DESTDIR)$(MANDIR)/man1/sdocker_image.1 \
+		$(DESTDIR)$(COMPLETIONDIR)/sdocker_image
+
+check-man-image: man/sdocker_image.1
+	@out=$$(groff -ww -z -man -Tutf8 man/sdocker_image.1 2>&1; \
+		if command -v mandoc >/dev/null; then mandoc -T lint -W style man/sdocker_image.1 2>&1; fi); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "check-man-image: man/sdocker_image.1 clean"

@@ -561,3 +561,45 @@ hostile() {
     kill -KILL "$pid"
     wait "$pid" 2>/dev/null || true
 }
+
+# --- the man page and the completion -------------------------------------------------
+
+@test "image: the man page renders without a message and documents every option and command" {
+    command -v groff >/dev/null || skip "groff is not installed (apt-get install groff-base)"
+    local page=$REPO/man/sdocker_image.1 out opt
+    out=$(groff -ww -z -man -Tutf8 "$page" 2>&1)
+    [[ -z $out ]] || fail "groff -ww:" "$out"
+    if command -v mandoc >/dev/null; then
+        out=$(mandoc -T lint -W style "$page" 2>&1)
+        [[ -z $out ]] || fail "mandoc:" "$out"
+    fi
+    for opt in $("$IMG" --help | sed -nE 's/^ {1,8}(-[A-Za-z]), (--[a-z-]+).*/\1 \2/p') import ls rm inspect; do
+        grep -q -- "${opt//-/\\\\-}" "$page" || grep -q -- "$opt" "$page" || fail "$opt is not in the man page"
+    done
+}
+
+# complete LINE: COMPREPLY for a command line typed up to its end.
+complete() {
+    bash --norc -c 'source "$1" || exit 1
+        COMP_LINE=$2 COMP_POINT=${#2}
+        _sdocker_image || exit 1
+        ((${#COMPREPLY[@]} == 0)) || printf "%s\n" "${COMPREPLY[@]}"' \
+        complete "$REPO/completion/sdocker_image.bash" "$1"
+}
+
+@test "image: the completion offers the commands, the options and the store's images" {
+    import_ok "$I/tiny.tar" base:1
+    import_ok "$I/tiny.tar" basic
+    [[ $(complete 'sdocker_image ' | tr '\n' ' ') == "import ls rm inspect " ]]
+    [[ $(complete 'sdocker_image --verb') == --verbose ]]
+    [[ $(complete 'sdocker_image rm ba' | LC_ALL=C sort | tr '\n' ' ') == "base:1 basic:latest " ]]
+    # bash splits words at ':': the reply is what follows it.
+    [[ $(complete 'sdocker_image -v inspect base:') == 1 ]]
+    [[ -z $(complete 'sdocker_image inspect base:1 ') ]]
+    [[ $(complete "sdocker_image import $I/tiny.t") == "$I/tiny.tar" ]]
+    # Every option --help lists is offered.
+    local opt
+    for opt in $("$IMG" --help | sed -nE 's/^ {1,8}(-[A-Za-z]), (--[a-z-]+).*/\1 \2/p'); do
+        complete 'sdocker_image -' | grep -qx -- "$opt" || fail "$opt is not offered"
+    done
+}
