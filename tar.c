@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,135 @@
 #define META_MAX (1 << 20)
 #define DIR_CACHE 8
 #define CAP_MAX 256
+#define HASH_RING (8 << 20)
+/* In the index, only headers are wanted: small reads, data skipped. */
+#define INDEX_READ 16384
+
+/* --- hashing beside the unpacking ---------------------------------------- */
+
+/*
+ * The digest of every byte read.  When the stream is a file and there is a
+ * second CPU, a thread hashes while this one unpacks: SHA-256 of 200 MiB
+ * costs about 0.16 s even with the CPU's SHA extensions, as much as a
+ * fifth of the whole unpacking, and it needs nothing from the unpacking
+ * but the bytes.  They are copied into a ring (8 MiB; the copy costs a
+ * tenth of the hash) so that the reader's buffer is free at once, and
+ * these are the very bytes that are unpacked: hashing the file a second
+ * time, on its own, would let a file changed under us pass.  From a
+ * decompressor's pipe the hash stays on this thread: the decompressor
+ * holds the other CPU, and it is the slower.
+ */
+struct hasher {
+	struct sha256 ctx;
+	int threaded;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *ring;
+	uint64_t head, tail;		/* bytes copied in, bytes hashed */
+	int done;
+};
+
+static void *hash_main(void *arg)
+{
+	struct hasher *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		uint64_t head, tail;
+		size_t at, n;
+
+		while (h->head == h->tail && !h->done)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->head == h->tail)
+			break;
+		head = h->head;
+		tail = h->tail;
+		pthread_mutex_unlock(&h->mu);
+		at = (size_t)(tail % HASH_RING);
+		n = head - tail < HASH_RING - at ? (size_t)(head - tail) : HASH_RING - at;
+		sha256_update(&h->ctx, h->ring + at, n);
+		pthread_mutex_lock(&h->mu);
+		h->tail += n;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+static void hasher_start(struct hasher *h, int in)
+{
+	struct stat sb;
+
+	memset(h, 0, sizeof *h);
+	sha256_init(&h->ctx);
+	if (fstat(in, &sb) < 0 || !S_ISREG(sb.st_mode) || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	h->ring = malloc(HASH_RING);
+	if (h->ring == NULL)
+		return;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	TRACE("clone3(CLONE_VM|CLONE_THREAD|...)   (a thread hashes the tar stream while this "
+	      "one unpacks it)");
+	if (pthread_create(&h->thread, NULL, hash_main, h) != 0) {
+		pthread_mutex_destroy(&h->mu);
+		pthread_cond_destroy(&h->cv);
+		free(h->ring);
+		h->ring = NULL;
+		return;
+	}
+	h->threaded = 1;
+}
+
+static void hasher_feed(struct hasher *h, const unsigned char *data, size_t n)
+{
+	if (!h->threaded) {
+		sha256_update(&h->ctx, data, n);
+		return;
+	}
+	while (n > 0) {
+		size_t at, take;
+
+		pthread_mutex_lock(&h->mu);
+		while (h->head - h->tail == HASH_RING)
+			pthread_cond_wait(&h->cv, &h->mu);
+		at = (size_t)(h->head % HASH_RING);
+		take = HASH_RING - (size_t)(h->head - h->tail);
+		pthread_mutex_unlock(&h->mu);
+		if (take > HASH_RING - at)
+			take = HASH_RING - at;
+		if (take > n)
+			take = n;
+		/* The hasher reads only below head: this stretch is ours. */
+		memcpy(h->ring + at, data, take);
+		pthread_mutex_lock(&h->mu);
+		h->head += take;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		data += take;
+		n -= take;
+	}
+}
+
+/* Wait for the thread (safe on an unthreaded hasher) and, when hex is
+ * not NULL, give the digest. */
+static void hasher_finish(struct hasher *h, char hex[SHA256_HEX_LEN + 1])
+{
+	if (h->threaded) {
+		pthread_mutex_lock(&h->mu);
+		h->done = 1;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		pthread_join(h->thread, NULL);
+		pthread_mutex_destroy(&h->mu);
+		pthread_cond_destroy(&h->cv);
+		free(h->ring);
+		h->threaded = 0;
+	}
+	if (hex)
+		sha256_final_hex(&h->ctx, hex);
+}
 
 /* --- the reader ---------------------------------------------------------- */
 
@@ -61,7 +191,7 @@ struct reader {
 	size_t pos, len;		/* buf[pos..len) is unread */
 	uint64_t base;			/* stream offset of buf[0] */
 	uint64_t limit;			/* bytes still to read from fd */
-	struct sha256 *hash;		/* NULL: do not hash (index) */
+	struct hasher *hash;		/* NULL: do not hash (index) */
 	int seekable;			/* skip data with lseek (index) */
 	char err[512];
 };
@@ -121,6 +251,8 @@ static ssize_t refill(struct reader *r)
 		r->pos = 0;
 	}
 	room = READ_BUF - r->len;
+	if (r->seekable && r->hash == NULL && room > INDEX_READ)
+		room = INDEX_READ;
 	if (room > r->limit)
 		room = (size_t)r->limit;
 	if (room == 0)
@@ -131,7 +263,7 @@ static ssize_t refill(struct reader *r)
 	if (n < 0)
 		return rfail(r, "read: %s", strerror(errno));
 	if (r->hash)
-		sha256_update(r->hash, r->buf + r->len, (size_t)n);
+		hasher_feed(r->hash, r->buf + r->len, (size_t)n);
 	r->len += (size_t)n;
 	r->limit -= (uint64_t)n;
 	return n;
@@ -617,7 +749,7 @@ fail:
 	return -1;
 }
 
-static int reader_init(struct reader *r, int fd, uint64_t limit, struct sha256 *hash)
+static int reader_init(struct reader *r, int fd, uint64_t limit, struct hasher *hash)
 {
 	memset(r, 0, sizeof *r);
 	r->fd = fd;
@@ -1202,7 +1334,7 @@ int tar_unpack(int in, uint64_t limit, int root_fd, const char *what, struct tar
 	struct unpack u = { .root = root_fd, .what = what, .st = st, .err = err, .errsize = errsize };
 	struct pax global = { 0 };
 	struct reader r;
-	struct sha256 hash;
+	struct hasher hash;
 	struct member *m = malloc(sizeof *m);
 	mode_t old_umask = umask(0);
 	int rc = -1, got;
@@ -1211,9 +1343,10 @@ int tar_unpack(int in, uint64_t limit, int root_fd, const char *what, struct tar
 	memset(st, 0, sizeof *st);
 	for (int i = 0; i < DIR_CACHE; i++)
 		u.cache[i].fd = -1;
-	sha256_init(&hash);
+	hasher_start(&hash, in);
 	if (m == NULL || reader_init(&r, in, limit, &hash) < 0) {
 		report(&u, "%s", strerror(ENOMEM));
+		hasher_finish(&hash, NULL);
 		free(m);
 		umask(old_umask);
 		return -1;
@@ -1243,10 +1376,11 @@ int tar_unpack(int in, uint64_t limit, int root_fd, const char *what, struct tar
 	if (finish_dirs(&u) < 0)
 		goto out;
 	st->tar_bytes = rpos(&r);
-	sha256_final_hex(&hash, hex);
+	hasher_finish(&hash, hex);
 	snprintf(st->digest, sizeof st->digest, "sha256:%s", hex);
 	rc = 0;
 out:
+	hasher_finish(&hash, NULL);	/* after a failure: stop the thread */
 	cache_clear(&u);
 	for (size_t i = 0; i < u.ndirs; i++)
 		free(u.dirs[i].path);
