@@ -69,3 +69,9 @@ check-man-image: man/sdocker_image.1
 	@out=$$(groff -ww -z -man -Tutf8 man/sdocker_image.1 2>&1; \
 		if command -v mandoc >/dev/null; then mandoc -T lint -W style man/sdocker_image.1 2>&1; fi); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "check-man-image: man/sdocker_image.1 clean"
+
+# The sanitizer build (mk/debug.mk): make test-debug runs the suite with
+# SDOCKER_BIN=build/debug, where tests/image.bats looks for sdocker_image.
+$(DEBUG_DIR)/sdocker_image: $(addprefix $(DEBUG_DIR)/,sdocker_image.o $(IMAGE_OBJS) $(COMMON)) $(DEBUG_DIR)/san_leaks.o
+	$(DEBUG_CC) $(DEBUG_CFLAGS) $(LDFLAGS) -o $@ $^
+debug: $(DEBUG_DIR)/sdocker_image

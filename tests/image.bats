@@ -85,7 +85,7 @@ refused() {
     run --separate-stderr "$IMG" "$@"
     after=$(listing)
     [[ $status == 125 ]] || fail "status $status, expected 125; stderr:" "$stderr" "stdout:" "$output"
-    ! grep -Evq '^layer [0-9]+/[0-9]+ sha256:[0-9a-f]{12}: (unpacked|already in the store)' <<<"$output" ||
+    [[ -z $output ]] || ! grep -Evq '^layer [0-9]+/[0-9]+ sha256:[0-9a-f]{12}: (unpacked|already in the store)' <<<"$output" ||
         fail "something else on stdout:" "$output"
     [[ ${#stderr_lines[@]} == 1 ]] || fail "expected one line on stderr, got:" "$stderr"
     [[ ${stderr_lines[0]} == "sdocker_image: "* ]] || fail "not an sdocker_image: line:" "$stderr"
