@@ -503,8 +503,9 @@ static int blob_open(struct source *s, const char *path, struct blob *b)
 	b->fd = -1;
 	b->own = 0;
 	if (s->kind == SRC_DIR) {
-		/* Inside the directory whatever symlinks it holds. */
-		struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+		/* Inside the directory whatever symlinks it holds; O_NONBLOCK so
+		 * that a fifo in place of a blob is refused, not waited on. */
+		struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
 					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 		struct stat sb;
 		int fd = (int)syscall(SYS_openat2, s->dirfd, path, &how, sizeof how);

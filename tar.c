@@ -999,13 +999,14 @@ static int make_room(struct unpack *u, const struct member *m, int pfd, const ch
 	}
 	if (S_ISDIR(sb.st_mode) && want_dir)
 		return 1;
-	/* A removal can change what a cached path leads to. */
-	cache_clear(u);
 	if (unlinkat(pfd, name, S_ISDIR(sb.st_mode) ? AT_REMOVEDIR : 0) < 0) {
 		if (errno == ENOTEMPTY || errno == EEXIST)
 			return ufail(u, m, "would replace a directory that is not empty");
 		return ufail(u, m, "unlinkat: %s", strerror(errno));
 	}
+	/* A removal can change what a cached path leads to (pfd may be one
+	 * of them: the caller looks its directory up again). */
+	cache_clear(u);
 	return 0;
 }
 

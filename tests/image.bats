@@ -469,7 +469,15 @@ hostile() {
 @test "image: hostile: a file replaces a symlink to /etc/passwd, never writes through it" {
     hostile symlink-then-file
     [[ $HOSTILE == imported ]] || fail "$HOSTILE"
-    [[ -f $(layer_dir 1 evil)/passwd && ! -L $(layer_dir 1 evil)/passwd ]]
+    local d
+    d=$(layer_dir 1 evil)
+    [[ -f $d/passwd && ! -L $d/passwd && -f $d/d/passwd && ! -L $d/d/passwd ]]
+}
+
+@test "image: hostile: a directory replaced by a symlink out, then a file through it" {
+    hostile dir-then-symlink
+    # Refused (the target is not a directory in the layer) or inside.
+    [[ $HOSTILE == imported || $HOSTILE == *"tar member 'f/pwned': its directory 'f'"* ]] || fail "$HOSTILE"
 }
 
 @test "image: hostile: a hard link to /etc/passwd is refused (no such member)" {

@@ -53,6 +53,15 @@ def main():
             # The file replaces the symlink; it must not write through it.
             special(tar, "passwd", tarfile.SYMTYPE, "/etc/passwd")
             reg(tar, "passwd", b"pwned::0:0::/:/bin/sh\n")
+            # The same a directory down.
+            special(tar, "d/passwd", tarfile.SYMTYPE, "/etc/passwd")
+            reg(tar, "d/passwd", b"pwned::0:0::/:/bin/sh\n")
+        elif kind == "dir-then-symlink":
+            # A directory, replaced by a symlink out, then a file through
+            # it: the lookup must follow what is there now.
+            special(tar, "f", tarfile.DIRTYPE, mode=0o755)
+            special(tar, "f", tarfile.SYMTYPE, marker)
+            reg(tar, "f/pwned")
         elif kind == "hardlink-abs":
             special(tar, "h", tarfile.LNKTYPE, "/etc/passwd")
         elif kind == "hardlink-dotdot":
