@@ -2097,7 +2097,6 @@ static int load_image(const char *name, const char *tag, struct image *img, stru
 	size_t rawlen;
 	int bad = 0, rc = -1;
 
-	img->lock_fd = -1;
 	if (store_path(path, sizeof path, "images/%s/%s", name, tag) < 0)
 		return -1;
 	if (record_read(path, &rec) < 0) {
@@ -2123,6 +2122,11 @@ static int load_image(const char *name, const char *tag, struct image *img, stru
 		}
 		if (store_path(cpath, sizeof cpath, "layers/sha256/%s/diff", rec.vals[i] + 7) < 0)
 			goto out;
+		/* A store changed by hand: say so here, not as a failed mount. */
+		if (access(cpath, F_OK) < 0) {
+			warn("image %s:%s: layer %s", name, tag, cpath);
+			goto out;
+		}
 		img->layer_dirs[img->nlayers] = strdup(cpath);
 		if (img->layer_dirs[img->nlayers] == NULL) {
 			warn("malloc");

@@ -35,6 +35,10 @@ setup_file() {
     fi
     "$HERE/mkimages.sh" "$ROOTFS" "$BATS_FILE_TMPDIR/img" >"$BATS_FILE_TMPDIR/mkimages.log" 2>&1 ||
         fail "tests/image/mkimages.sh failed:" "$(tail -n 20 "$BATS_FILE_TMPDIR/mkimages.log")"
+    # image_open() as sdocker_run calls it, built from the sources.
+    ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -I"$REPO" -o "$BATS_FILE_TMPDIR/lookup" "$HERE/lookup.c" \
+        "$REPO"/{image,tar,json,sha256,util}.c -lpthread ||
+        fail "cannot build tests/image/lookup.c"
 }
 
 setup() {
@@ -139,6 +143,13 @@ check_demo() {
 layer_dir() {
     local hex
     hex=$(grep '^layer=' "$SDOCKER_LIB_DIR/images/$2/latest" | sed -n "$1p" | cut -d: -f2)
+    echo "$SDOCKER_LIB_DIR/layers/sha256/$hex/diff"
+}
+
+# layer_dir_of N NAME TAG: the same for NAME:TAG.
+layer_dir_of() {
+    local hex
+    hex=$(grep '^layer=' "$SDOCKER_LIB_DIR/images/$2/$3" | sed -n "$1p" | cut -d: -f2)
     echo "$SDOCKER_LIB_DIR/layers/sha256/$hex/diff"
 }
 
@@ -250,6 +261,48 @@ layer_dir() {
     grep -q '^=> mknodat("etc/motd", S_IFCHR|0000, makedev(0, 0))' <<<"$stderr" || fail "$stderr"
     grep -q '^=> fsetxattr("srv/data", "trusted.overlay.opaque", "y")' <<<"$stderr" || fail "$stderr"
     grep -q '^=> renameat2(".*/record", ".*/images/demo/latest", RENAME_NOREPLACE)' <<<"$stderr" || fail "$stderr"
+}
+
+# --- the lookup sdocker_run uses ------------------------------------------------------
+
+@test "image: image_open gives sdocker_run the layers bottom first and the config" {
+    import_ok "$I/oci" demo:3
+    run --separate-stderr "$BATS_FILE_TMPDIR/lookup" demo:3
+    [[ $status == 0 ]] || fail "$stderr"
+    local want
+    want=$(printf '%s\n' "ref demo:3" "locked yes" "layers 3" \
+        "layer $(layer_dir_of 1 demo 3)" "layer $(layer_dir_of 2 demo 3)" "layer $(layer_dir_of 3 demo 3)" \
+        "env PATH=/usr/local/bin:/usr/bin:/bin" "env GREETING=hello" "entrypoint /bin/sh" \
+        "cmd -c" "cmd cat /srv/data/*" "workdir /srv" "user 0:0")
+    [[ $(grep -v '^id ' <<<"$output") == "$want" ]] || fail "got:" "$output" "expected:" "$want"
+    grep -Eq '^id sha256:[0-9a-f]{64}$' <<<"$output"
+    # A rootfs tarball's image has no Env, Entrypoint or Cmd.
+    import_ok "$I/tiny.tar" tiny
+    run --separate-stderr "$BATS_FILE_TMPDIR/lookup" tiny
+    grep -qx 'env (none)' <<<"$output" && grep -qx 'cmd (none)' <<<"$output" && grep -qx 'workdir ' <<<"$output"
+    run --separate-stderr "$BATS_FILE_TMPDIR/lookup" nope
+    [[ $status == 125 && $stderr == "lookup: no image nope:latest in $SDOCKER_LIB_DIR" ]] || fail "$status: $stderr"
+}
+
+@test "image: rm waits while an image_open holds the store, then removes" {
+    import_ok "$I/tiny.tar" tiny
+    local fifo=$BATS_TEST_TMPDIR/hold pid i fd
+    mkfifo "$fifo"
+    "$BATS_FILE_TMPDIR/lookup" --hold tiny <"$fifo" >"$BATS_TEST_TMPDIR/hold.out" 2>&1 3>&- &
+    pid=$!
+    echo "$pid" >>"$BATS_TEST_TMPDIR/pids"
+    exec {fd}>"$fifo"
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^locked yes$' "$BATS_TEST_TMPDIR/hold.out" && break
+        sleep 0.05
+    done
+    run timeout 1 "$IMG" rm tiny
+    [[ $status == 124 ]] || fail "rm did not wait: status $status" "$output"
+    [[ -f $SDOCKER_LIB_DIR/images/tiny/latest ]]
+    exec {fd}>&-
+    wait "$pid"
+    run --separate-stderr "$IMG" rm tiny
+    [[ $status == 0 ]] || fail "$stderr"
 }
 
 # --- rm ---------------------------------------------------------------------------
