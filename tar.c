@@ -53,7 +53,6 @@
 #define META_MAX (1 << 20)
 #define DIR_CACHE 8
 #define CAP_MAX 256
-#define HASH_RING (8 << 20)
 /* In the index, only headers are wanted: small reads, data skipped. */
 #define INDEX_READ 16384
 
@@ -64,12 +63,13 @@
  * second CPU, a thread hashes while this one unpacks: SHA-256 of 200 MiB
  * costs about 0.16 s even with the CPU's SHA extensions, two thirds of
  * what the unpacking itself takes on a quiet machine, and it needs nothing
- * from the unpacking but the bytes.  They are copied into a ring (8 MiB; the copy costs a
- * tenth of the hash) so that the reader's buffer is free at once, and
- * these are the very bytes that are unpacked: hashing the file a second
- * time, on its own, would let a file changed under us pass.  From a
- * decompressor's pipe the hash stays on this thread: the decompressor
- * holds the other CPU, and it is the slower.
+ * from the unpacking but the bytes.  It hashes each read straight from the
+ * reader's buffer while this thread unpacks from the same bytes, and the
+ * next read waits for it (hasher_wait): no copy, and these are the very
+ * bytes unpacked (hashing the file a second time, on its own, would let a
+ * file changed under us pass).  From a decompressor's pipe the hash stays
+ * on this thread: the decompressor holds the other CPU, and it is the
+ * slower.
  */
 struct hasher {
 	struct sha256 ctx;
@@ -77,9 +77,9 @@ struct hasher {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	unsigned char *ring;
-	uint64_t head, tail;		/* bytes copied in, bytes hashed */
-	int done;
+	const unsigned char *data;	/* being hashed, when busy */
+	size_t len;
+	int busy, done;
 };
 
 static void *hash_main(void *arg)
@@ -88,21 +88,14 @@ static void *hash_main(void *arg)
 
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
-		uint64_t head, tail;
-		size_t at, n;
-
-		while (h->head == h->tail && !h->done)
+		while (!h->busy && !h->done)
 			pthread_cond_wait(&h->cv, &h->mu);
-		if (h->head == h->tail)
+		if (!h->busy)
 			break;
-		head = h->head;
-		tail = h->tail;
 		pthread_mutex_unlock(&h->mu);
-		at = (size_t)(tail % HASH_RING);
-		n = head - tail < HASH_RING - at ? (size_t)(head - tail) : HASH_RING - at;
-		sha256_update(&h->ctx, h->ring + at, n);
+		sha256_update(&h->ctx, h->data, h->len);
 		pthread_mutex_lock(&h->mu);
-		h->tail += n;
+		h->busy = 0;
 		pthread_cond_broadcast(&h->cv);
 	}
 	pthread_mutex_unlock(&h->mu);
@@ -117,9 +110,6 @@ static void hasher_start(struct hasher *h, int in)
 	sha256_init(&h->ctx);
 	if (fstat(in, &sb) < 0 || !S_ISREG(sb.st_mode) || sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		return;
-	h->ring = malloc(HASH_RING);
-	if (h->ring == NULL)
-		return;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
 	TRACE("clone3(CLONE_VM|CLONE_THREAD|...)   (a thread hashes the tar stream while this "
@@ -127,56 +117,54 @@ static void hasher_start(struct hasher *h, int in)
 	if (pthread_create(&h->thread, NULL, hash_main, h) != 0) {
 		pthread_mutex_destroy(&h->mu);
 		pthread_cond_destroy(&h->cv);
-		free(h->ring);
-		h->ring = NULL;
 		return;
 	}
 	h->threaded = 1;
 }
 
+/* Until the thread is done with the bytes fed last: the reader's buffer
+ * may be written again. */
+static void hasher_wait(struct hasher *h)
+{
+	if (!h->threaded)
+		return;
+	pthread_mutex_lock(&h->mu);
+	while (h->busy)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Hash data, which must stay as it is until the next hasher_wait. */
 static void hasher_feed(struct hasher *h, const unsigned char *data, size_t n)
 {
 	if (!h->threaded) {
 		sha256_update(&h->ctx, data, n);
 		return;
 	}
-	while (n > 0) {
-		size_t at, take;
-
-		pthread_mutex_lock(&h->mu);
-		while (h->head - h->tail == HASH_RING)
-			pthread_cond_wait(&h->cv, &h->mu);
-		at = (size_t)(h->head % HASH_RING);
-		take = HASH_RING - (size_t)(h->head - h->tail);
-		pthread_mutex_unlock(&h->mu);
-		if (take > HASH_RING - at)
-			take = HASH_RING - at;
-		if (take > n)
-			take = n;
-		/* The hasher reads only below head: this stretch is ours. */
-		memcpy(h->ring + at, data, take);
-		pthread_mutex_lock(&h->mu);
-		h->head += take;
-		pthread_cond_broadcast(&h->cv);
-		pthread_mutex_unlock(&h->mu);
-		data += take;
-		n -= take;
-	}
+	pthread_mutex_lock(&h->mu);
+	while (h->busy)
+		pthread_cond_wait(&h->cv, &h->mu);
+	h->data = data;
+	h->len = n;
+	h->busy = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
 }
 
-/* Wait for the thread (safe on an unthreaded hasher) and, when hex is
- * not NULL, give the digest. */
+/* Wait for the thread (safe on an unthreaded hasher, and twice) and, when
+ * hex is not NULL, give the digest. */
 static void hasher_finish(struct hasher *h, char hex[SHA256_HEX_LEN + 1])
 {
 	if (h->threaded) {
 		pthread_mutex_lock(&h->mu);
+		while (h->busy)
+			pthread_cond_wait(&h->cv, &h->mu);
 		h->done = 1;
 		pthread_cond_broadcast(&h->cv);
 		pthread_mutex_unlock(&h->mu);
 		pthread_join(h->thread, NULL);
 		pthread_mutex_destroy(&h->mu);
 		pthread_cond_destroy(&h->cv);
-		free(h->ring);
 		h->threaded = 0;
 	}
 	if (hex)
@@ -244,6 +232,9 @@ static ssize_t refill(struct reader *r)
 	size_t room;
 	ssize_t n;
 
+	/* The buffer is about to change: the hash thread must be done. */
+	if (r->hash)
+		hasher_wait(r->hash);
 	if (r->pos > 0) {
 		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
 		r->base += r->pos;
