@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <linux/mount.h>
 #include <unistd.h>
@@ -116,6 +117,53 @@ static int plain_dir(const char *path)
 	return 0;
 }
 
+/* Each component of path (absolute, inside the new root) made a directory
+ * when missing, the last one a directory or, with file, an empty file;
+ * never through a symlink (O_NOFOLLOW at every step).  Returns 0 or -1
+ * (printed). */
+static int make_target(const char *path, int file)
+{
+	char part[PATH_MAX];
+	int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), next;
+	const char *p = path;
+
+	if (dir < 0)
+		return step_failed("open /");
+	while (*p) {
+		size_t len;
+		int last;
+
+		p += strspn(p, "/");
+		len = strcspn(p, "/");
+		if (len == 0)
+			break;
+		if (len >= sizeof part) {
+			close(dir);
+			errno = ENAMETOOLONG;
+			return step_failed("mount target %s", path);
+		}
+		memcpy(part, p, len);
+		part[len] = '\0';
+		p += len;
+		last = p[strspn(p, "/")] == '\0';
+		if (last && file) {
+			next = openat(dir, part, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		} else {
+			if (mkdirat(dir, part, 0755) < 0 && errno != EEXIST) {
+				close(dir);
+				return step_failed("mkdir %s in %s", part, path);
+			}
+			next = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		close(dir);
+		if (next < 0)
+			return step_failed("mount target %s (at %s; a symlink is refused)", path, part);
+		dir = next;
+	}
+	close(dir);
+	return 0;
+}
+
 /* "MS_NOSUID|MS_NODEV" for the trace. */
 static const char *mount_flags(unsigned long flags, char *buf, size_t size)
 {
@@ -170,7 +218,7 @@ static const struct {
 	{ "pts/ptmx", "/dev/ptmx" },	{ "/proc/kcore", "/dev/core" },
 };
 
-int container_mount_pseudo_fs(void)
+int container_mount_pseudo_fs(int make_targets)
 {
 	const unsigned long common = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char path[64];
@@ -186,6 +234,11 @@ int container_mount_pseudo_fs(void)
 	 * writable: the caller's umask must not trim them.  container_exec()
 	 * sets the command's umask. */
 	umask(0);
+	/* An image's layers may lack them; a rootfs directory must have them
+	 * (sdocker does not write into it). */
+	if (make_targets && (make_target("/proc", 0) < 0 || make_target("/sys", 0) < 0
+			     || make_target("/dev", 0) < 0))
+		return -1;
 	if (plain_dir("/proc") < 0 || plain_dir("/sys") < 0 || plain_dir("/dev") < 0)
 		return -1;
 	/* proc must be mounted from inside the new PID namespace (we are its
@@ -215,53 +268,6 @@ int container_mount_pseudo_fs(void)
 	 * host's ptys are not visible in it. */
 	return do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 			"newinstance,ptmxmode=0666,mode=0620,gid=5");
-}
-
-/* Each component of path (absolute, inside the new root) made a directory
- * when missing, the last one a directory or, with file, an empty file;
- * never through a symlink (O_NOFOLLOW at every step).  Returns 0 or -1
- * (printed). */
-static int make_target(const char *path, int file)
-{
-	char part[PATH_MAX];
-	int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), next;
-	const char *p = path;
-
-	if (dir < 0)
-		return step_failed("open /");
-	while (*p) {
-		size_t len;
-		int last;
-
-		p += strspn(p, "/");
-		len = strcspn(p, "/");
-		if (len == 0)
-			break;
-		if (len >= sizeof part) {
-			close(dir);
-			errno = ENAMETOOLONG;
-			return step_failed("mount target %s", path);
-		}
-		memcpy(part, p, len);
-		part[len] = '\0';
-		p += len;
-		last = p[strspn(p, "/")] == '\0';
-		if (last && file) {
-			next = openat(dir, part, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-		} else {
-			if (mkdirat(dir, part, 0755) < 0 && errno != EEXIST) {
-				close(dir);
-				return step_failed("mkdir %s in %s", part, path);
-			}
-			next = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		close(dir);
-		if (next < 0)
-			return step_failed("mount target %s (at %s; a symlink is refused)", path, part);
-		dir = next;
-	}
-	close(dir);
-	return 0;
 }
 
 int container_open_binds(struct container_mount *m, int n)
@@ -314,6 +320,102 @@ int container_read_only_root(void)
 	/* This mount only: /proc, /sys, /dev and the tmpfs and binds on top
 	 * stay as they are. */
 	return do_mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+}
+
+/* The id of name in an /etc/passwd- or /etc/group-style file of the
+ * container (name:x:ID:...), or -1. */
+static long id_in_file(const char *file, const char *name)
+{
+	char line[1024];
+	size_t nlen = strlen(name);
+	long id = -1;
+	FILE *f = fopen(file, "re");
+
+	if (f == NULL)
+		return -1;
+	while (id < 0 && fgets(line, sizeof line, f)) {
+		char *p;
+
+		if (strncmp(line, name, nlen) != 0 || line[nlen] != ':')
+			continue;
+		p = strchr(line + nlen + 1, ':');	/* after the password field */
+		if (p)
+			id = strtol(p + 1, NULL, 10);
+	}
+	fclose(f);
+	return id;
+}
+
+/* A number, or a name looked up in the container's file. */
+static long user_id(const char *s, const char *file)
+{
+	uint64_t v;
+
+	if (parse_u64(s, 0, 4294967294U, &v) == 0)
+		return (long)v;
+	return id_in_file(file, s);
+}
+
+int container_set_user(const char *spec)
+{
+	char user[256], *group;
+	long uid, gid;
+	gid_t g;
+
+	if (spec == NULL || spec[0] == '\0')
+		return 0;
+	snprintf(user, sizeof user, "%s", spec);
+	group = strchr(user, ':');
+	if (group)
+		*group++ = '\0';
+	uid = user_id(user, "/etc/passwd");
+	if (uid < 0) {
+		warnx("user %s: not a number, and not in the container's /etc/passwd", user);
+		return -1;
+	}
+	gid = group ? user_id(group, "/etc/group") : -1;
+	if (group && gid < 0) {
+		warnx("group %s: not a number, and not in the container's /etc/group", group);
+		return -1;
+	}
+	if (!group) {
+		/* The user's primary group: field 4 of its passwd line. */
+		char line[1024];
+		FILE *f = fopen("/etc/passwd", "re");
+
+		while (f && gid < 0 && fgets(line, sizeof line, f)) {
+			char *fields[4] = { NULL }, *save = NULL, *t = strtok_r(line, ":", &save);
+			int n = 0;
+
+			for (; t && n < 4; t = strtok_r(NULL, ":", &save))
+				fields[n++] = t;
+			if (n == 4 && strtol(fields[2], NULL, 10) == uid)
+				gid = strtol(fields[3], NULL, 10);
+		}
+		if (f)
+			fclose(f);
+		if (gid < 0)
+			gid = 0;
+	}
+	g = (gid_t)gid;
+	TRACE("setgroups(1, {%ld}) ; setgid(%ld) ; setuid(%ld)   (the image's User %s)", gid, gid,
+	      uid, spec);
+	if (setgroups(1, &g) < 0 || setgid((gid_t)gid) < 0 || setuid((uid_t)uid) < 0)
+		return step_failed("become user %s (%ld:%ld)", spec, uid, gid);
+	return 0;
+}
+
+int container_workdir(const char *dir)
+{
+	if (dir == NULL || dir[0] == '\0')
+		return 0;
+	TRACE("chdir(\"%s\")   (the image's WorkingDir)", dir);
+	if (chdir(dir) == 0)
+		return 0;
+	/* docker makes a missing one. */
+	if (errno == ENOENT && make_target(dir, 0) == 0 && chdir(dir) == 0)
+		return 0;
+	return step_failed("chdir %s", dir);
 }
 
 int container_new_cgroupns(void)
@@ -399,33 +501,45 @@ int container_bring_up_lo(void)
 	return 0;
 }
 
-void container_make_env(char **envp, size_t n, char *storage, size_t size,
-			const char *hostname)
+/* Is "NAME=..." in env? */
+static int env_has(char *const *env, const char *name)
 {
-	const char *term = getenv("TERM");
-	size_t k = 0, used = 0;
+	size_t len = strlen(name);
 
-	if (n < 5) {
-		envp[0] = NULL;
-		return;
+	for (; env && *env; env++) {
+		if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
+			return 1;
 	}
-	envp[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	envp[k++] = "HOME=/root";
-	if (hostname && k + 1 < n) {
-		int w = snprintf(storage + used, size - used, "HOSTNAME=%s", hostname);
-		if (w > 0 && (size_t)w < size - used) {
-			envp[k++] = storage + used;
-			used += (size_t)w + 1;
-		}
+	return 0;
+}
+
+char **container_make_env(const char *hostname, char *const *base)
+{
+	static char *fallback[] = { NULL };
+	const char *term = getenv("TERM");
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (base && base[n])
+		n++;
+	env = calloc(n + 5, sizeof *env);
+	if (env == NULL)
+		return fallback;
+	for (size_t i = 0; i < n; i++) {
+		/* The caller's TERM and the container's HOSTNAME win. */
+		if (strncmp(base[i], "HOSTNAME=", 9) != 0 && strncmp(base[i], "TERM=", 5) != 0)
+			env[k++] = base[i];
 	}
-	if (term && k + 1 < n) {
-		int w = snprintf(storage + used, size - used, "TERM=%s", term);
-		if (w > 0 && (size_t)w < size - used) {
-			envp[k++] = storage + used;
-			used += (size_t)w + 1;
-		}
-	}
-	envp[k] = NULL;
+	if (!env_has(base, "PATH"))
+		env[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	if (!env_has(base, "HOME"))
+		env[k++] = "HOME=/root";
+	if (hostname && asprintf(&env[k], "HOSTNAME=%s", hostname) > 0)
+		k++;
+	if (term && asprintf(&env[k], "TERM=%s", term) > 0)
+		k++;
+	env[k] = NULL;
+	return env;
 }
 
 void container_close_extra_fds(void)

@@ -44,11 +44,18 @@ int container_open_binds(struct container_mount *m, int n);
  * symlink), then the binds moved there and the tmpfs mounted. */
 int container_mount_extra(struct container_mount *m, int n);
 
+/* An image's User ("uid", "uid:gid", "name", "name:group", names from the
+ * container's /etc/passwd and /etc/group) and WorkingDir (made when
+ * missing), after the policy: a user other than root loses every
+ * capability, as in docker.  Empty: nothing to do. */
+int container_set_user(const char *spec);
+int container_workdir(const char *dir);
+
 /* --read-only: the root mount itself read-only, last. */
 int container_read_only_root(void);
 /* proc, sysfs (read-only), a tmpfs /dev with the usual nodes and links,
  * and a new devpts instance on /dev/pts. */
-int container_mount_pseudo_fs(void);
+int container_mount_pseudo_fs(int make_targets);
 /* A cgroup namespace whose root is the caller's cgroups: call it once in
  * them.  container_mount_cgroups() then mounts, read-only, the list that
  * cg_ns_mounts() made, at /sys/fs/cgroup (after /sys is mounted). */
@@ -60,10 +67,10 @@ int container_mount_cgroups(const char *list);
 int container_new_netns(void);
 int container_bring_up_lo(void);
 
-/* Build the clean environment both tools give the command: PATH, HOME,
- * HOSTNAME and the caller's TERM, nothing else from the host. */
-void container_make_env(char **envp, size_t n, char *storage, size_t size,
-			const char *hostname);
+/* The clean environment both tools give the command: base (an image's Env;
+ * NULL for none), PATH and HOME where base has none, HOSTNAME and the
+ * caller's TERM; nothing else from the host.  A new array. */
+char **container_make_env(const char *hostname, char *const *base);
 
 /* Close every fd above 2: nothing of the host's reaches the container. */
 void container_close_extra_fds(void);

@@ -467,7 +467,7 @@ int main(int argc, char **argv)
 {
 	struct target t = { .rootfd = -1 };
 	struct tty_session tty;
-	char hostname[HOST_NAME_MAX + 1] = "", *envp[8], envbuf[512];
+	char hostname[HOST_NAME_MAX + 1] = "", **envp;
 	int status, pidfd, started;
 	pid_t pid;
 
@@ -492,7 +492,7 @@ int main(int argc, char **argv)
 	    || (tty.use_pty && tty_open_master(&tty, -1, "/dev/pts/ptmx") < 0))
 		return EXIT_SDOCKER;
 	gethostname(hostname, sizeof hostname - 1);
-	container_make_env(envp, sizeof envp / sizeof envp[0], envbuf, sizeof envbuf, hostname);
+	envp = container_make_env(hostname, NULL);
 
 	pid = start_command(&t, &tty, envp, &started);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);

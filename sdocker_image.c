@@ -15,6 +15,7 @@
 #include "image.h"
 #include "util.h"
 
+#include <err.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -90,7 +91,7 @@ static void parse_options(int argc, char **argv, int permute)
 static void need_root(const char *cmd)
 {
 	if (geteuid() != 0)
-		die("%s must be run as root (it writes the image store, and layers hold files "
+		errx(EXIT_SDOCKER, "%s must be run as root (it writes the image store, and layers hold files "
 		    "owned by any user, device nodes and whiteouts)", cmd);
 }
 

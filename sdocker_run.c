@@ -26,6 +26,7 @@
  */
 #include "container.h"
 #include "containers.h"
+#include "image.h"
 #include "ipc.h"
 #include "resource.h"
 #include "security.h"
@@ -89,6 +90,9 @@ struct options {
 	int privileged;			/* --privileged */
 	int seccomp_opt, nnp_opt;	/* --security-opt: 0 or 1; -1 when not given */
 	const char *name;		/* --name */
+	const char *image;		/* IMAGE instead of ROOTFS: its ref */
+	struct image img;		/* its layers and config (image_open) */
+	char *lower;			/* overlayfs's lowerdir: the layers, top first */
 	int overlay;			/* --overlay */
 	const char *overlay_dir;	/* --overlay=DIR (absolute) */
 	int read_only;			/* --read-only */
@@ -179,8 +183,9 @@ static void usage(FILE *out)
 	      "      --overlay[=DIR]        a copy-on-write layer over ROOTFS, which is\n"
 	      "                             never written; DIR keeps it (DIR/upper)\n"
 	      "      --read-only            the root read-only (a tmpfs on /tmp)\n"
-	      "      --bind SRC:DST[:ro]    a host file or directory at DST (also\n"
-	      "                             --volume); :ro read-only\n"
+	      "      --bind SRC:DST[:ro]    a host file or directory at DST; :ro\n"
+	      "                             read-only\n"
+	      "      --volume SRC:DST[:ro]  the same as --bind\n"
 	      "      --tmpfs DST[:size=N]   a tmpfs at DST\n"
 	      "      --report               print a usage report when it ends\n"
 	      "      --cleanup              remove what killed runs left, then exit\n"
@@ -577,6 +582,65 @@ static void check_rootfs(const char *arg, char *resolved)
 		     "one is built by `make rootfs`)", arg);
 }
 
+/* ROOTFS, or an IMAGE where ROOTFS is not a directory: a name (no '/',
+ * not "." or "..") of an image in the store.  An image's layers become the
+ * lower layers of an overlay, top first, with a throwaway upper. */
+static void root_arg(struct options *o, const char *arg)
+{
+	char name[IMAGE_NAME_MAX + 1], tag[IMAGE_TAG_MAX + 1];
+	const char *why;
+	struct stat sb;
+	size_t len = 0;
+
+	if (strchr(arg, '/') || arg[0] == '.' || arg[0] == '\0' || stat(arg, &sb) == 0
+	    || image_parse_ref(arg, name, tag, &why) < 0) {
+		check_rootfs(arg, o->rootfs);
+		return;
+	}
+	if (geteuid() != 0)
+		return;		/* the root check says so next */
+	if (image_open(arg, &o->img) < 0)
+		exit(EXIT_SDOCKER);
+	o->image = o->img.ref;
+	o->overlay = 1;
+	for (int i = 0; i < o->img.nlayers; i++)
+		len += strlen(o->img.layer_dirs[i]) + 1;
+	o->lower = malloc(len + 1);
+	if (o->lower == NULL || o->img.nlayers == 0)
+		errx(EXIT_SDOCKER, "image %s: %s", arg, o->lower ? "it has no layers" : "out of memory");
+	o->lower[0] = '\0';
+	for (int i = o->img.nlayers - 1; i >= 0; i--) {
+		strcat(o->lower, o->img.layer_dirs[i]);
+		if (i)
+			strcat(o->lower, ":");
+	}
+	/* The record's rootfs: the top layer, for people to find. */
+	snprintf(o->rootfs, sizeof o->rootfs, "%s", o->img.layer_dirs[o->img.nlayers - 1]);
+}
+
+/* An image's command: its Entrypoint, then COMMAND if given, else its
+ * Cmd (docker's rule). */
+static char **image_command(struct options *o, char **command)
+{
+	char **tail = command ? command : o->img.cmd, **argv;
+	size_t n = 0, k = 0;
+
+	for (char **p = o->img.entrypoint; p && *p; p++)
+		n++;
+	for (char **p = tail; p && *p; p++)
+		n++;
+	if (n == 0)
+		errx(EXIT_SDOCKER, "image %s has no Entrypoint or Cmd: give a COMMAND", o->image);
+	argv = calloc(n + 1, sizeof *argv);
+	if (argv == NULL)
+		err(EXIT_SDOCKER, "calloc");
+	for (char **p = o->img.entrypoint; p && *p; p++)
+		argv[k++] = *p;
+	for (char **p = tail; p && *p; p++)
+		argv[k++] = *p;
+	return argv;
+}
+
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	struct option longopts[NOPTS + 1];
@@ -619,7 +683,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			  "(its output goes to its log)");
 	if (o->detach)
 		o->tty = TTY_DETACHED;
-	check_rootfs(argv[optind++], o->rootfs);
+	root_arg(o, argv[optind++]);
 	check_name_free(o->name);
 	read_only_tmp(o);
 	if (o->demo && optind < argc)
@@ -628,6 +692,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	if (optind < argc && argv[optind][0] == '\0')
 		bad_usage("COMMAND is an empty string");
 	o->argv = o->demo ? o->demo : optind < argc ? argv + optind : default_cmd;
+	if (o->image)
+		o->argv = image_command(o, optind < argc ? argv + optind : NULL);
 }
 
 /* ---- Signals ------------------------------------------------------------ */
@@ -822,7 +888,7 @@ static int child_setup(struct run *r, int netns_ok)
 	    || container_open_binds(r->o.mounts, r->o.nmounts) < 0	/* while the host is in sight */
 	    || container_enter_rootfs(h->overlay_target[0] ? h->overlay_target : r->o.rootfs,
 				      h->overlay_target[0] ? h->overlay_opts : NULL) < 0	/* pivot_root */
-	    || container_mount_pseudo_fs() < 0		/* proc, sys, dev, dev/pts */
+	    || container_mount_pseudo_fs(r->o.image != NULL) < 0	/* proc, sys, dev, dev/pts */
 	    || container_mount_cgroups(h->cgroup_mounts) < 0	/* its own, read-only */
 	    || container_mount_extra(r->o.mounts, r->o.nmounts) < 0	/* --bind, --tmpfs */
 	    || (r->o.sec.mask_paths && sec_mask_paths() < 0)	/* /proc and /sys leaks */
@@ -834,7 +900,7 @@ static int child_setup(struct run *r, int netns_ok)
 static __attribute__((noreturn)) void child_main(struct run *r)
 {
 	struct handoff *h = r->ch.shm;
-	char *envp[8], envbuf[512];
+	char **envp;
 	sigset_t orig_mask, forwarded;
 	int netns_ok;
 
@@ -855,7 +921,7 @@ static __attribute__((noreturn)) void child_main(struct run *r)
 	 * is reported after GO, when the parent listens. */
 	netns_ok = container_new_netns() == 0 && container_bring_up_lo() == 0;
 	h->failed = child_setup(r, netns_ok) < 0;
-	container_make_env(envp, sizeof envp / sizeof envp[0], envbuf, sizeof envbuf, h->hostname);
+	envp = container_make_env(h->hostname, r->o.image ? r->o.img.env : NULL);
 	/* The parent forwards signals from READY on.  Without --init they reach
 	 * the command once it has handlers (a PID 1 without them ignores
 	 * them, as in docker); with --init, block them now so that they wait
@@ -893,7 +959,9 @@ static __attribute__((noreturn)) void child_main(struct run *r)
 	}
 	/* Last: what it may do from now on (capabilities, no_new_privs, the
 	 * seccomp filter), for the init and so for all it starts. */
-	if (sec_apply(&r->o.sec) < 0)
+	if (sec_apply(&r->o.sec) < 0
+	    || (r->o.image && (container_workdir(r->o.img.workdir) < 0
+			       || container_set_user(r->o.img.user) < 0)))
 		_exit(EXIT_SDOCKER);
 	if (r->o.init)
 		container_mini_init(r->o.argv, envp, &forwarded, &orig_mask);
@@ -1040,6 +1108,7 @@ static void fill_record(const struct run *r, struct state_info *st)
 				 i ? " " : "", r->o.argv[i]);
 	st->ncgroups = cg_dirs(&r->cg, st->cgroups, (int)(sizeof st->cgroups / sizeof st->cgroups[0]));
 	snprintf(st->name, sizeof st->name, "%s", r->o.name ? r->o.name : "");
+	snprintf(st->image, sizeof st->image, "%s", r->o.image ? r->o.image : "");
 	st->nscratch = r->ov.nscratch;
 	for (int i = 0; i < r->ov.nscratch; i++)
 		strcpy(st->scratch[i], r->ov.scratch[i]);
@@ -1054,7 +1123,8 @@ static void fill_record(const struct run *r, struct state_info *st)
 static int overlay(struct run *r, int create)
 {
 	struct handoff *h = r->ch.shm;
-	struct ct_overlay_spec spec = { r->o.rootfs, r->o.overlay_dir, r->o.detach };
+	struct ct_overlay_spec spec = { r->o.lower ? r->o.lower : r->o.rootfs, r->o.overlay_dir,
+					r->o.detach };
 
 	if (ct_overlay_prepare(r->id, &spec, &r->ov, create) < 0)
 		return -1;
@@ -1131,6 +1201,9 @@ static int record_and_cgroups(struct run *r)
 		goto out;
 	fill_record(r, &st);
 	r->record_fd = state_create(&st);	/* held until the record is removed */
+	/* The record names the image now: sdocker_image rm would refuse it. */
+	if (r->o.image)
+		image_unlock(&r->o.img);
 	if (r->record_fd < 0 || claim(r) < 0 || (r->o.overlay && overlay(r, 1) < 0))
 		goto out;
 	/* mkdir, limits; the child moves itself in when it has GO, long

@@ -282,6 +282,7 @@ int state_format(const struct state_info *st, char *text, size_t size)
 	if (kv_put(text, size, &used, "rootfs", st->rootfs) < 0
 	    || kv_put(text, size, &used, "hostname", st->hostname) < 0
 	    || (st->name[0] && kv_put(text, size, &used, "name", st->name) < 0)
+	    || (st->image[0] && kv_put(text, size, &used, "image", st->image) < 0)
 	    || (st->detached && kv_put(text, size, &used, "detached", "1") < 0)
 	    || kv_put(text, size, &used, "command", st->command) < 0)
 		goto toolong;
@@ -324,6 +325,8 @@ int state_parse(const char *text, struct state_info *st)
 			memcpy(st->hostname, val, vlen + 1);
 		} else if (KEY("name") && vlen < sizeof st->name) {
 			memcpy(st->name, val, vlen + 1);
+		} else if (KEY("image") && vlen < sizeof st->image) {
+			memcpy(st->image, val, vlen + 1);
 		} else if (KEY("command") && vlen < sizeof st->command) {
 			memcpy(st->command, val, vlen + 1);
 		} else if (KEY("cgroup")) {

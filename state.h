@@ -20,6 +20,7 @@ struct state_info {
 	char rootfs[PATH_MAX];
 	char hostname[128];
 	char name[64];		/* --name, or "" */
+	char image[200];	/* IMAGE's NAME:TAG, or "" */
 	int detached;		/* -d: its monitor runs in the background */
 	char cgroups[8][PATH_MAX];
 	int ncgroups;
