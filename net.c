@@ -629,16 +629,18 @@ static int lock_dir(const char *dir, int operation, int create)
 		struct stat st;
 		int fd;
 
-		if (create && (mkdir_one(SDOCKER_STATE_DIR) < 0 || mkdir_one(NET_DIR) < 0
-			       || mkdir_one(dir) < 0))
-			return -1;
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0) {
-			if (errno == ENOENT && !create)
+		if (fd < 0 && errno == ENOENT && create) {
+			/* First use in this namespace (mkdir costs, so only
+			 * then). */
+			if (mkdir_one(SDOCKER_STATE_DIR) < 0 || mkdir_one(NET_DIR) < 0
+			    || mkdir_one(dir) < 0)
 				return -1;
-			if (errno == ENOENT)
-				continue;
-			warn("open %s", dir);
+			continue;
+		}
+		if (fd < 0) {
+			if (errno != ENOENT)
+				warn("open %s", dir);
 			return -1;
 		}
 		while (flock(fd, operation) < 0) {
@@ -1616,7 +1618,7 @@ void net_lease_clear(struct net_lease *l)
 {
 	memset(l, 0, sizeof *l);
 	l->lease_fd = -1;
-	l->netns_fd = -1;
+	l->peer_sock = -1;
 	for (int i = 0; i < NET_MAX_PUBLISH; i++)
 		l->port_fd[i] = -1;
 }
@@ -1737,7 +1739,7 @@ static int make_veth(struct nl_sock *rt, const struct net_lease *l, int bridge, 
 
 /* eth0's address and the default route, from inside the container's
  * network namespace (through a socket made there). */
-static int configure_peer(const struct net_lease *l, int netns_fd)
+static int configure_peer(struct net_lease *l, int netns_fd)
 {
 	struct nl_sock ct;
 	struct link_info li;
@@ -1761,10 +1763,43 @@ static int configure_peer(const struct net_lease *l, int netns_fd)
 	    || addr_add(&ct, where, PEER_NAME, li.index, l->addr, l->subnet.prefix, equiv) < 0
 	    || route_add_default(&ct, where, li.index, l->gateway, l->id) < 0)
 		goto out;
-	rc = 0;
+	/* Kept: see peer_sock in net.h. */
+	l->peer_sock = ct.fd;
+	l->peer_seq = ct.seq;
+	l->peer_index = li.index;
+	return 0;
 out:
 	nl_close(&ct);
 	return rc;
+}
+
+/* Withdraw eth0's address before the lease goes: the namespace dies a
+ * little later, and until then its eth0 would still answer ARP for an
+ * address the next container may be given. */
+static void peer_release(struct net_lease *l)
+{
+	struct nl_sock ct = { .fd = l->peer_sock, .proto = NETLINK_ROUTE, .seq = l->peer_seq };
+	struct nl_buf b;
+	struct ifaddrmsg *ifa;
+	char what[96], equiv[128], a[INET_ADDRSTRLEN];
+
+	nl_buf_init(&b);
+	ifa = nl_msg_begin(&b, RTM_DELADDR, NLM_F_ACK, sizeof *ifa);
+	if (ifa) {
+		ifa->ifa_family = AF_INET;
+		ifa->ifa_prefixlen = (uint8_t)l->subnet.prefix;
+		ifa->ifa_index = (uint32_t)l->peer_index;
+	}
+	nl_put(&b, IFA_LOCAL, &l->addr, 4);
+	nl_msg_end(&b);
+	snprintf(what, sizeof what, "[container %d] RTM_DELADDR %s/%u dev %s", (int)l->id,
+		 ip_str(l->addr, a), l->subnet.prefix, PEER_NAME);
+	snprintf(equiv, sizeof equiv, "nsenter -t %d -n ip addr del %s/%u dev %s", (int)l->id, a,
+		 l->subnet.prefix, PEER_NAME);
+	/* Gone with the interface already: fine. */
+	rt_call(&ct, &b, NULL, NULL, EADDRNOTAVAIL, what, equiv);
+	nl_close(&ct);
+	l->peer_sock = -1;
 }
 
 /* After a failed first attach: the bridge it made goes too. */
@@ -1787,7 +1822,7 @@ int net_bridge_attach(pid_t id, int netns_fd, const struct net_config *c, const 
 {
 	struct nl_sock rt = { .fd = -1 }, nf = { .fd = -1 };
 	struct link_info br;
-	int lock = -1, made_bridge = 0, has_addr, first, rc = -1, saved;
+	int lock = -1, made_bridge = 0, made_veth = 0, has_addr, first, rc = -1, saved;
 	char subnet[24];
 
 	net_lease_clear(l);
@@ -1836,24 +1871,26 @@ int net_bridge_attach(pid_t id, int netns_fd, const struct net_config *c, const 
 	/* From here on only this container's own things are made. */
 	if (make_veth(&rt, l, br.index, netns_fd) < 0)
 		goto out;
-	l->netns_fd = fcntl(netns_fd, F_DUPFD_CLOEXEC, 3);
-	if (l->netns_fd < 0) {
-		warn("dup network namespace fd %d", netns_fd);
-		goto out;
-	}
-	if (configure_peer(l, netns_fd) < 0 || write_etc(l, hostname) < 0)
+	made_veth = 1;
+	/* The files first: the kernel finishes bringing the pair up in the
+	 * background, holding the rtnetlink lock that the next requests
+	 * need, and the files need no lock. */
+	if (write_etc(l, hostname) < 0 || configure_peer(l, netns_fd) < 0)
 		goto out;
 	rc = 0;
 out:
 	saved = errno;
 	nl_close(&nf);
-	nl_close(&rt);
 	unlock_dir(lock);
 	if (rc < 0) {
+		/* The container may live on for a moment: its veth goes now. */
+		if (made_veth)
+			link_del(&rt, l->veth);
 		net_bridge_detach(l);
 		if (made_bridge)
 			remove_new_bridge(l->dir);
 	}
+	nl_close(&rt);
 	errno = saved;
 	return rc;
 }
@@ -1864,12 +1901,9 @@ void net_bridge_detach(struct net_lease *l)
 	char path[128], a[INET_ADDRSTRLEN], tag[64];
 	int lock, other;
 
+	if (l->peer_sock >= 0)
+		peer_release(l);
 	if (l->lease_fd >= 0) {
-		/* The veth first: the lease is the proof that it was ours. */
-		if (open_route(&s) == 0) {
-			link_del(&s, l->veth);
-			nl_close(&s);
-		}
 		TRACE("flock %s LOCK_EX", l->dir);
 		lock = lock_dir(l->dir, LOCK_EX, 0);
 		other = lock >= 0 ? another_live_lease(lock, l->dir, l->addr) : 1;
@@ -1891,9 +1925,6 @@ void net_bridge_detach(struct net_lease *l)
 		l->lease_fd = -1;
 		unlock_dir(lock);
 	}
-	if (l->netns_fd >= 0)
-		close(l->netns_fd);
-	l->netns_fd = -1;
 	for (int i = 0; i < NET_MAX_PUBLISH; i++) {
 		if (l->port_fd[i] >= 0)
 			close(l->port_fd[i]);

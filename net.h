@@ -83,9 +83,14 @@ struct net_lease {
 	char dir[64];			/* /run/sdocker/net/<netns inode> */
 	char hosts[96], hostname[96], resolv[96];	/* files to bind-mount */
 	int lease_fd;			/* the lease file, flock'ed; -1 */
-	int netns_fd;			/* keeps the container's namespace, so
-					 * its veth and counters outlive its
-					 * last process until detach; -1 */
+	int peer_sock;			/* rtnetlink socket made in the
+					 * container's namespace: it keeps the
+					 * namespace (so the veth and its
+					 * counters outlive the container's
+					 * last process until detach) and lets
+					 * detach withdraw eth0's address; -1 */
+	int peer_index;			/* eth0's ifindex in there */
+	uint32_t peer_seq;
 	int npublish;
 	struct net_publish publish[NET_MAX_PUBLISH];
 	int port_fd[NET_MAX_PUBLISH];	/* the host ports, bound; -1 */
@@ -146,8 +151,13 @@ void net_lease_clear(struct net_lease *l);
 int net_bridge_attach(pid_t id, int netns_fd, const struct net_config *c, const char *hostname,
 		      struct net_lease *l);
 
-/* Undo attach: the veth pair, the container's nft rules (the table with
- * the last container), the etc files, the lease, the ports.  Safe on a
+/* Undo attach: the container's nft rules (the table with the last
+ * container), eth0's address, the etc files, the lease, the ports.  The
+ * veth pair is not deleted here: deleting a link waits for an RCU barrier
+ * (15 to 30 ms here), so it is left to the kernel, which destroys the pair
+ * with the container's network namespace once its last process has exited
+ * and detach has let go of it, off sdocker_run's clock.  Call it after the
+ * container has exited (and after net_read_counters).  Safe on a
  * half-built or cleared lease and safe twice. */
 void net_bridge_detach(struct net_lease *l);
 
