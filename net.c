@@ -609,9 +609,12 @@ static int netns_dir(char *buf, size_t size)
 	return 0;
 }
 
+/* 1 if made, 0 if it was there, -1 (printed). */
 static int mkdir_one(const char *path)
 {
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+	if (mkdir(path, 0700) == 0)
+		return 1;
+	if (errno == EEXIST)
 		return 0;
 	warn("mkdir %s", path);
 	return -1;
@@ -620,22 +623,27 @@ static int mkdir_one(const char *path)
 /* Lock the directory (flock on the directory itself, so no lock file
  * stays behind).  A thorough sweep may remove the directory while we wait
  * for its lock; then we hold a lock on nothing, and start again.  With
- * create, the directory is made as needed; without, a missing one gives
- * -1 with errno ENOENT, quietly.  With LOCK_NB, a busy lock gives -1 with
- * errno EWOULDBLOCK, quietly. */
-static int lock_dir(const char *dir, int operation, int create)
+ * made non-NULL, the directories are made as needed and *made says which
+ * (MADE_DIR, MADE_NET_DIR), so that a failed start can take them back;
+ * without, a missing directory gives -1 with errno ENOENT, quietly.  With
+ * LOCK_NB, a busy lock gives -1 with errno EWOULDBLOCK, quietly. */
+enum { MADE_DIR = 1, MADE_NET_DIR = 2 };
+
+static int lock_dir(const char *dir, int operation, int *made)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		struct stat st;
-		int fd;
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
 
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT && create) {
+		if (fd < 0 && errno == ENOENT && made) {
 			/* First use in this namespace (mkdir costs, so only
 			 * then). */
-			if (mkdir_one(SDOCKER_STATE_DIR) < 0 || mkdir_one(NET_DIR) < 0
-			    || mkdir_one(dir) < 0)
+			if (mkdir_one(SDOCKER_STATE_DIR) < 0 || (r = mkdir_one(NET_DIR)) < 0)
 				return -1;
+			*made |= r ? MADE_NET_DIR : 0;
+			if ((r = mkdir_one(dir)) < 0)
+				return -1;
+			*made |= r ? MADE_DIR : 0;
 			continue;
 		}
 		if (fd < 0) {
@@ -654,7 +662,7 @@ static int lock_dir(const char *dir, int operation, int create)
 		if (fstat(fd, &st) == 0 && st.st_nlink > 0)
 			return fd;
 		close(fd);
-		if (!create) {
+		if (!made) {
 			errno = ENOENT;
 			return -1;
 		}
@@ -662,6 +670,14 @@ static int lock_dir(const char *dir, int operation, int create)
 	errno = EAGAIN;
 	warn("lock %s: removed and made again too often", dir);
 	return -1;
+}
+
+/* Take back the directories a failed start made, if they are still empty
+ * (another start may be using them by now: then rmdir says ENOTEMPTY). */
+static void unmake_dirs(const char *dir, int made)
+{
+	if ((made & MADE_DIR) && rmdir(dir) == 0 && (made & MADE_NET_DIR))
+		rmdir(NET_DIR);
 }
 
 static void unlock_dir(int fd)
@@ -1806,7 +1822,7 @@ static void peer_release(struct net_lease *l)
 static void remove_new_bridge(const char *dir)
 {
 	struct nl_sock rt;
-	int lock = lock_dir(dir, LOCK_EX, 0);
+	int lock = lock_dir(dir, LOCK_EX, NULL);
 
 	if (lock < 0)
 		return;
@@ -1822,7 +1838,7 @@ int net_bridge_attach(pid_t id, int netns_fd, const struct net_config *c, const 
 {
 	struct nl_sock rt = { .fd = -1 }, nf = { .fd = -1 };
 	struct link_info br;
-	int lock = -1, made_bridge = 0, made_veth = 0, has_addr, first, rc = -1, saved;
+	int lock = -1, made_bridge = 0, made_veth = 0, made_dirs = 0, has_addr, first, rc = -1, saved;
 	char subnet[24];
 
 	net_lease_clear(l);
@@ -1834,7 +1850,7 @@ int net_bridge_attach(pid_t id, int netns_fd, const struct net_config *c, const 
 		goto out;
 	TRACE("flock %s LOCK_EX   (one start at a time looks at the bridge, the addresses and "
 	      "the table)", l->dir);
-	lock = lock_dir(l->dir, LOCK_EX, 1);
+	lock = lock_dir(l->dir, LOCK_EX, &made_dirs);
 	if (lock < 0 || open_route(&rt) < 0 || link_get(&rt, "", NET_BRIDGE_NAME, &br) < 0)
 		goto out;
 	if (br.index && strcmp(br.kind, "bridge") != 0) {
@@ -1889,6 +1905,7 @@ out:
 		net_bridge_detach(l);
 		if (made_bridge)
 			remove_new_bridge(l->dir);
+		unmake_dirs(l->dir, made_dirs);
 	}
 	nl_close(&rt);
 	errno = saved;
@@ -1905,7 +1922,7 @@ void net_bridge_detach(struct net_lease *l)
 		peer_release(l);
 	if (l->lease_fd >= 0) {
 		TRACE("flock %s LOCK_EX", l->dir);
-		lock = lock_dir(l->dir, LOCK_EX, 0);
+		lock = lock_dir(l->dir, LOCK_EX, NULL);
 		other = lock >= 0 ? another_live_lease(lock, l->dir, l->addr) : 1;
 		if (open_netfilter(&s) == 0) {
 			rule_tag(l->id, l->addr, tag, sizeof tag);
@@ -2130,7 +2147,7 @@ static void sweep_other_dirs(const char *ours, int report)
 		    || fmt_path(path, sizeof path, "%s/%s", NET_DIR, e->d_name) < 0
 		    || strcmp(path, ours) == 0)
 			continue;
-		lock = lock_dir(path, LOCK_EX | LOCK_NB, 0);
+		lock = lock_dir(path, LOCK_EX | LOCK_NB, NULL);
 		if (lock < 0)
 			continue;
 		n = lease_scan(lock, path, &v);
@@ -2149,14 +2166,14 @@ static void sweep_other_dirs(const char *ours, int report)
 int net_sweep(int thorough, int report)
 {
 	char dir[64];
-	int lock, swept = 0;
+	int lock, swept = 0, made = 0;
 
 	if (netns_dir(dir, sizeof dir) < 0)
 		return -1;
 	/* The quick sweep never makes the directory; the thorough one makes
 	 * it to hold its lock, so that no start sees a bridge it is about to
 	 * remove, and removes it at the end when it is unused. */
-	lock = lock_dir(dir, thorough ? LOCK_EX : LOCK_EX | LOCK_NB, thorough);
+	lock = lock_dir(dir, thorough ? LOCK_EX : LOCK_EX | LOCK_NB, thorough ? &made : NULL);
 	if (lock >= 0) {
 		swept = sweep_locked(lock, dir, thorough, report);
 		unlock_dir(lock);

@@ -10,9 +10,9 @@
  *       exits with CMD's status (125 when the attach fails).  SIGTERM and
  *       SIGINT go to CMD; the child dies with the driver (PDEATHSIG).
  *   driver [-v] sweep [--thorough]       net_sweep(), with report
- *   driver show                          "table ip sdocker: present|absent",
- *                                        "rules: N", "leases: N" of this
- *                                        network namespace
+ *   driver show                          "table: present|absent" (ip sdocker),
+ *                                        "rules: N", "files: N", "dir: PATH"
+ *                                        of this network namespace
  *   driver bench N [--publish P]...      N attach+detach; median and p90
  *
  * Everything happens in the caller's network namespace: the tests run it
@@ -258,8 +258,8 @@ static int cmd_show(void)
 		leases += e->d_name[0] != '.';
 	if (d)
 		closedir(d);
-	printf("table ip %s: %s\nrules: %d\nfiles: %d\ndir: %s\n", NET_TABLE,
-	       table ? "present" : "absent", rules, leases, d ? dir : "absent");
+	printf("table: %s\nrules: %d\nfiles: %d\ndir: %s\n", table ? "present" : "absent", rules,
+	       leases, d ? dir : "absent");
 	return 0;
 }
 
