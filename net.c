@@ -107,7 +107,7 @@ static const char *ip_str(uint32_t addr, char buf[INET_ADDRSTRLEN])
 }
 
 /* A dotted quad, nothing else (inet_pton refuses "1.2.3", leading zeros
- * and trailing junk).  copy_len bounds the part of s that is read. */
+ * and trailing junk); only the first len bytes of s are read. */
 static int parse_ipv4(const char *s, size_t len, uint32_t *out)
 {
 	char buf[INET_ADDRSTRLEN];
@@ -1838,7 +1838,7 @@ int net_bridge_attach(pid_t id, int netns_fd, const struct net_config *c, const 
 {
 	struct nl_sock rt = { .fd = -1 }, nf = { .fd = -1 };
 	struct link_info br;
-	int lock = -1, made_bridge = 0, made_veth = 0, made_dirs = 0, has_addr, first, rc = -1, saved;
+	int lock = -1, made_bridge = 0, made_veth = 0, made_dirs = 0, has_addr, others, rc = -1, saved;
 	char subnet[24];
 
 	net_lease_clear(l);
@@ -1879,8 +1879,8 @@ int net_bridge_attach(pid_t id, int netns_fd, const struct net_config *c, const 
 	}
 	if (!has_addr && bridge_configure(&rt, br.index, l) < 0)
 		goto out;
-	first = another_live_lease(lock, l->dir, l->addr);
-	if (first < 0 || open_netfilter(&nf) < 0 || table_setup(&nf, l, !first, lock) < 0)
+	others = another_live_lease(lock, l->dir, l->addr);
+	if (others < 0 || open_netfilter(&nf) < 0 || table_setup(&nf, l, !others, lock) < 0)
 		goto out;
 	unlock_dir(lock);
 	lock = -1;
