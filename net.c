@@ -609,14 +609,16 @@ static int netns_dir(char *buf, size_t size)
 	return 0;
 }
 
-/* 1 if made, 0 if it was there, -1 (printed). */
+/* 1 if made, 0 if it was there, -1 (printed, except ENOENT: a sweep
+ * removed the parent meanwhile, and the caller starts again). */
 static int mkdir_one(const char *path)
 {
 	if (mkdir(path, 0700) == 0)
 		return 1;
 	if (errno == EEXIST)
 		return 0;
-	warn("mkdir %s", path);
+	if (errno != ENOENT)
+		warn("mkdir %s", path);
 	return -1;
 }
 
@@ -638,11 +640,12 @@ static int lock_dir(const char *dir, int operation, int *made)
 		if (fd < 0 && errno == ENOENT && made) {
 			/* First use in this namespace (mkdir costs, so only
 			 * then). */
-			if (mkdir_one(SDOCKER_STATE_DIR) < 0 || (r = mkdir_one(NET_DIR)) < 0)
+			if (mkdir_one(SDOCKER_STATE_DIR) < 0 || (r = mkdir_one(NET_DIR)) < 0
+			    || (*made |= r ? MADE_NET_DIR : 0, r = mkdir_one(dir)) < 0) {
+				if (errno == ENOENT)
+					continue;
 				return -1;
-			*made |= r ? MADE_NET_DIR : 0;
-			if ((r = mkdir_one(dir)) < 0)
-				return -1;
+			}
 			*made |= r ? MADE_DIR : 0;
 			continue;
 		}
@@ -672,18 +675,25 @@ static int lock_dir(const char *dir, int operation, int *made)
 	return -1;
 }
 
-/* Take back the directories a failed start made, if they are still empty
- * (another start may be using them by now: then rmdir says ENOTEMPTY). */
-static void unmake_dirs(const char *dir, int made)
-{
-	if ((made & MADE_DIR) && rmdir(dir) == 0 && (made & MADE_NET_DIR))
-		rmdir(NET_DIR);
-}
-
 static void unlock_dir(int fd)
 {
 	if (fd >= 0)
 		close(fd);
+}
+
+/* Take back the directories a failed start made, if they are still empty
+ * (another start may be using them by now: then rmdir says ENOTEMPTY).
+ * Under the lock, so that a start waiting for it finds it gone and makes
+ * it again, rather than working in a removed directory. */
+static void unmake_dirs(const char *dir, int made)
+{
+	int lock;
+
+	if (!(made & MADE_DIR) || (lock = lock_dir(dir, LOCK_EX, NULL)) < 0)
+		return;
+	if (rmdir(dir) == 0 && (made & MADE_NET_DIR))
+		rmdir(NET_DIR);
+	unlock_dir(lock);
 }
 
 static int sweep_locked(int dirfd, const char *dir, int thorough, int report);
@@ -2072,11 +2082,18 @@ static int sweep_locked(int dirfd, const char *dir, int thorough, int report)
 		TRACE("sweep: lease %s/%s has no owner: container %d's run is gone", dir, a,
 		      (int)v[i].id);
 		/* Its veth, unless a live run has the same name (a pid used
-		 * again) or it is not on our bridge. */
-		if (v[i].veth[0] && br.index && !veth_is_live(v, n, v[i].veth)
-		    && link_get(&rt, "", v[i].veth, &li) == 0 && li.index && li.master == br.index
-		    && link_del(&rt, v[i].veth) == 0)
-			removed(report, "%s (container %d)", v[i].veth, (int)v[i].id);
+		 * again) or it is not on our bridge.  Usually the kernel has
+		 * removed it with the container's namespace already.  If it
+		 * cannot go, the lease stays for a later sweep to finish. */
+		if (v[i].veth[0] && br.index && !veth_is_live(v, n, v[i].veth)) {
+			if (link_get(&rt, "", v[i].veth, &li) < 0)
+				continue;
+			if (li.index && li.master == br.index) {
+				if (link_del(&rt, v[i].veth) < 0)
+					continue;
+				removed(report, "%s (container %d)", v[i].veth, (int)v[i].id);
+			}
+		}
 		if (v[i].id)
 			unlink_etc(dir, v[i].id);
 		if (unlinkat(dirfd, a, 0) == 0)

@@ -52,7 +52,7 @@ static void forward(int sig)
 		kill(child_pid, sig);
 }
 
-static void usage(void)
+static __attribute__((noreturn)) void usage(void)
 {
 	fputs("usage: driver [-v] run [--subnet S] [--publish P]... [--hostname N] CMD [ARG...]\n"
 	      "       driver [-v] sweep [--thorough]\n"
