@@ -22,6 +22,9 @@ NET_BENCH_RUNS ?= 200
 .PHONY: net-test net-bench net-clean
 
 all: $(NET_OBJS) $(NET_PAYLOADS)
+# scripts/mkrootfs.sh installs them (with the host's ping) once it has the
+# line for it; make rootfs builds them first either way.
+rootfs: $(NET_PAYLOADS)
 
 # Static whatever LDSTATIC says: they run inside any rootfs.
 build/payloads/%: payloads/%.c

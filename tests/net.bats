@@ -217,6 +217,15 @@ wait_no_veths() {
     ((rx_p >= 3 && tx_p >= 3 && rx_b > 100)) || fail "counters: $output"
 }
 
+@test "ping from a container reaches the host and, through NAT, the internet (the seed's last step)" {
+    command -v ping >/dev/null ||
+        skip "ping is not installed (apt-get install iputils-ping: the labs need it in the rootfs)"
+    run ip netns exec "$H" "$DRIVER" run -- sh -c 'ping -c 1 -W 2 172.29.0.1 && ping -c 1 -W 2 203.0.113.2'
+    [[ $status == 0 ]] || fail "status $status: $output"
+    [[ $output == *"1 packets transmitted, 1 received"*"1 packets transmitted, 1 received"* ]] ||
+        fail "$output"
+}
+
 @test "route_localnet's guard: a container cannot send to the host's 127.0.0.0/8" {
     # The attack of CVE-2020-8558: with route_localnet=1 on the bridge
     # (needed for ports published on 127.0.0.1), the host would accept a
