@@ -12,6 +12,7 @@
  *   nf_tables batch: table ip sdocker     iptables -t nat -A POSTROUTING -s 172.29.0.0/24 ! -o sdocker0 -j MASQUERADE
  *   RTM_NEWLINK veth<id> ... peer eth0    ip link add veth1 type veth peer name br-veth1;
  *     netns fd, master sdocker0, up       ip link set veth1 netns new_container; ip link set ... master/up
+ *   RTM_NEWLINK veth<id> hairpin on       (not in the lab: a container reaching its own published port)
  *   [container] RTM_NEWADDR .2/24 eth0    ip netns exec new_container ip addr add 192.168.1.11/24 dev veth1
  *   [container] RTM_NEWROUTE default      ip netns exec new_container ip route add default via 192.168.1.10
  *
@@ -76,6 +77,7 @@
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter_ipv4.h>
@@ -887,6 +889,32 @@ static int veth_create(struct nl_sock *s, const char *veth, int bridge_index, in
 	return rt_call(s, &b, NULL, NULL, quiet, what, equiv);
 }
 
+/* Hairpin mode on the veth's bridge port: a frame may leave by the port
+ * it came in.  A container that connects to a port the host publishes for
+ * that same container is DNATed back to itself, and br_netfilter then
+ * bridges the packet back out of its own port, which a bridge refuses by
+ * default (docker sets this too when its userland proxy is off). */
+static int port_hairpin(struct nl_sock *s, const char *veth)
+{
+	struct nl_buf b;
+	size_t info, data;
+	char what[80], equiv[96];
+
+	nl_buf_init(&b);
+	nl_msg_begin(&b, RTM_NEWLINK, NLM_F_ACK, sizeof(struct ifinfomsg));
+	nl_put_str(&b, IFLA_IFNAME, veth);
+	info = nl_nest_begin(&b, IFLA_LINKINFO);
+	nl_put_str(&b, IFLA_INFO_SLAVE_KIND, "bridge");
+	data = nl_nest_begin(&b, IFLA_INFO_SLAVE_DATA);
+	nl_put_u8(&b, IFLA_BRPORT_MODE, 1);
+	nl_nest_end(&b, data);
+	nl_nest_end(&b, info);
+	nl_msg_end(&b);
+	snprintf(what, sizeof what, "RTM_NEWLINK %s type bridge_slave hairpin on", veth);
+	snprintf(equiv, sizeof equiv, "ip link set %s type bridge_slave hairpin on", veth);
+	return rt_call(s, &b, NULL, NULL, 0, what, equiv);
+}
+
 /* RTM_NEWLINK on an existing link: up. */
 static int link_up(struct nl_sock *s, const char *where, const char *dev, int index, pid_t id)
 {
@@ -1138,7 +1166,7 @@ static void match_loopback(struct nl_buf *b, uint32_t offset)
 /* The table with its chains and fixed rules, into an open batch. */
 static void table_build(struct nl_buf *b, const struct net_subnet *sn, int replace)
 {
-	uint32_t mask = prefix_mask(sn->prefix), zero = 0;
+	uint32_t mask = prefix_mask(sn->prefix), zero = 0, dnat = IPS_DST_NAT;
 	char subnet[24];
 	size_t e;
 
@@ -1181,6 +1209,27 @@ static void table_build(struct nl_buf *b, const struct net_subnet *sn, int repla
 	TRACE("  NFT_MSG_NEWRULE ip %s postrouting ip saddr %s oifname != \"%s\" counter masquerade   "
 	      "(iptables -t nat -A POSTROUTING -s %s ! -o %s -j MASQUERADE)", NET_TABLE, subnet,
 	      NET_BRIDGE_NAME, subnet, NET_BRIDGE_NAME);
+
+	/* Hairpin: a container that reaches a published port of the host
+	 * and is sent back into the bridge (to itself, or to another
+	 * container) must see the answer come from where it sent, so the
+	 * connection leaves with the bridge's address, as through docker's
+	 * proxy.  Without it, the server answers the client directly and
+	 * the client drops it (or, for itself, answers itself). */
+	e = rule_begin(b, "postrouting");
+	nft_payload(b, NFT_PAYLOAD_NETWORK_HEADER, IP_SADDR, 4, NFT_REG_1);
+	nft_bitwise(b, NFT_REG_1, &mask, &zero, 4);
+	nft_cmp(b, NFT_CMP_EQ, NFT_REG_1, &sn->addr, 4);
+	match_ifname(b, NFT_META_OIFNAME, NFT_CMP_EQ);
+	nft_ct(b, NFT_CT_STATUS, NFT_REG_1);
+	nft_bitwise(b, NFT_REG_1, &dnat, &zero, 4);
+	nft_cmp(b, NFT_CMP_NEQ, NFT_REG_1, &zero, 4);
+	nft_counter(b);
+	nft_masq(b);
+	rule_end(b, e, NULL);
+	TRACE("  NFT_MSG_NEWRULE ip %s postrouting ip saddr %s oifname \"%s\" ct status dnat counter "
+	      "masquerade   (a container reaching a published port comes back from the bridge)",
+	      NET_TABLE, subnet, NET_BRIDGE_NAME);
 
 	e = rule_begin(b, "postrouting");
 	match_loopback(b, IP_SADDR);
@@ -1898,6 +1947,8 @@ int net_bridge_attach(pid_t id, int netns_fd, const struct net_config *c, const 
 	if (make_veth(&rt, l, br.index, netns_fd) < 0)
 		goto out;
 	made_veth = 1;
+	if (port_hairpin(&rt, l->veth) < 0)
+		goto out;
 	/* The files first: the kernel finishes bringing the pair up in the
 	 * background, holding the rtnetlink lock that the next requests
 	 * need, and the files need no lock. */

@@ -276,6 +276,16 @@ void nft_meta(struct nl_buf *b, uint32_t key, uint32_t dreg)
 	expr_end(b, m);
 }
 
+void nft_ct(struct nl_buf *b, uint32_t key, uint32_t dreg)
+{
+	size_t m[2];
+
+	expr_begin(b, "ct", m);
+	nl_put_be32(b, NFTA_CT_DREG, dreg);
+	nl_put_be32(b, NFTA_CT_KEY, key);
+	expr_end(b, m);
+}
+
 void nft_cmp(struct nl_buf *b, uint32_t op, uint32_t sreg, const void *data, size_t len)
 {
 	size_t m[2];

@@ -80,6 +80,7 @@ void *nft_msg_begin(struct nl_buf *b, uint16_t msg, uint16_t flags, uint8_t fami
  * Registers are NFT_REG_*; data is in the byte order the packet has. */
 void nft_payload(struct nl_buf *b, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg);
 void nft_meta(struct nl_buf *b, uint32_t key, uint32_t dreg);
+void nft_ct(struct nl_buf *b, uint32_t key, uint32_t dreg);
 void nft_cmp(struct nl_buf *b, uint32_t op, uint32_t sreg, const void *data, size_t len);
 void nft_bitwise(struct nl_buf *b, uint32_t reg, const void *mask, const void *xor, size_t len);
 void nft_fib_addrtype(struct nl_buf *b, uint32_t flags, uint32_t dreg);

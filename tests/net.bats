@@ -200,6 +200,20 @@ wait_no_veths() {
     fi
 }
 
+@test "a container reaches a published port of the host: its own (hairpin) and another's" {
+    container web --publish 8080:80 -- "$HTTPD" -p 80 -d "$T/www"
+    wait_for "$T/web.out" 'listening'
+    local web=$CID
+    # From the web container itself, through the host's port: DNAT sends
+    # it back to where it came from.
+    run nsenter -t "$web" -n "$GET" -t 5 http://203.0.113.1:8080/
+    [[ $status == 0 && $output == "page of the container" ]] || fail "hairpin: $status $output"
+    run ip netns exec "$H" "$DRIVER" run -- "$GET" -t 5 http://203.0.113.1:8080/
+    [[ $status == 0 && $output == *"page of the container"* ]] || fail "from another: $status $output"
+    # Both come from the bridge's address, as through docker's proxy.
+    [[ $(grep -c '^172\.29\.0\.1:[0-9]* GET / 200$' "$T/web.out") == 2 ]] || fail "$(cat "$T/web.out")"
+}
+
 @test "a container reaches the stand-in internet through NAT; the far side sees the host" {
     bg inet ip netns exec "$I" "$HTTPD" -p 80 -d "$T/www"
     wait_for "$T/inet.out" 'listening'
@@ -292,7 +306,7 @@ wait_no_veths() {
     stop "$a"
     [[ $STATUS == 143 ]] || fail "sleep ended with $STATUS, not by SIGTERM (143)"
     [[ $(show table) == present ]] || fail "the table went with the first of two containers"
-    [[ $(show rules) == 5 ]] || fail "rules: $(show rules) (3 fixed, 2 for b's port)"
+    [[ $(show rules) == 6 ]] || fail "rules: $(show rules) (4 fixed, 2 for b's port)"
     stop "$b"
     [[ $(show table) == absent ]] || fail "the table outlived the last container"
     [[ $(show files) == 0 ]] || fail "files left: $(ls -A "$LEASES")"
@@ -313,11 +327,11 @@ wait_no_veths() {
     wait "$victim" || true
     # The container dies with it (PDEATHSIG); what it made stays.
     [[ -e $LEASES/$addr ]] || fail "no lease left to sweep (the test proves nothing)"
-    [[ $(show rules) == 5 ]] || fail "rules before the sweep: $(show rules)"
+    [[ $(show rules) == 6 ]] || fail "rules before the sweep: $(show rules)"
     run in_host "$DRIVER" sweep
     [[ $status == 0 && $output == *"swept 1"* ]] || fail "$status: $output"
     [[ ! -e $LEASES/$addr ]] || fail "the lease is still there"
-    [[ $(show rules) == 3 ]] || fail "rules after the sweep: $(show rules)"
+    [[ $(show rules) == 4 ]] || fail "rules after the sweep: $(show rules)"
     [[ $(show table) == present ]] || fail "the table went though a container runs"
     # The other container is untouched; the dead one's veth goes.
     local deadline=$((SECONDS + 10))
