@@ -514,9 +514,11 @@ static void rule_tag(pid_t id, uint32_t addr, char *buf, size_t size)
 	snprintf(buf, size, TAG_PREFIX "%d %s", (int)id, ip_str(addr, a));
 }
 
-/* Every lease in the directory, with its liveness and contents; the caller
- * frees *out.  Returns the count, or -1 (printed). */
-static int lease_scan(int dirfd, const char *dir, struct lease_rec **out)
+/* Every lease in the directory, with its liveness, and its contents for
+ * the dead ones and, with read_live, the live ones too (reading costs a
+ * file per container: the quick sweep reads only what is dead).  The
+ * caller frees *out.  Returns the count, or -1 (printed). */
+static int lease_scan(int dirfd, const char *dir, int read_live, struct lease_rec **out)
 {
 	struct lease_rec *v = NULL;
 	int n = 0, cap = 0, fd = dup(dirfd);
@@ -540,7 +542,7 @@ static int lease_scan(int dirfd, const char *dir, struct lease_rec **out)
 		live = lease_probe(dirfd, e->d_name);
 		if (live < 0)
 			continue;	/* removed meanwhile */
-		if (lease_read(dirfd, e->d_name, &r) < 0) {
+		if ((live && !read_live) || lease_read(dirfd, e->d_name, &r) < 0) {
 			/* Unreadable: a dead writer's half file, or not ours.
 			 * The address is still its name. */
 			r.id = 0;
@@ -1488,7 +1490,7 @@ static int table_setup(struct nl_sock *s, const struct net_lease *l, int first, 
 	rc = 0;
 	if (first)
 		goto out;
-	n = lease_scan(dirfd, l->dir, &v);
+	n = lease_scan(dirfd, l->dir, 1, &v);
 	for (int i = 0; i < n && rc == 0; i++) {
 		if (!v[i].live || v[i].addr == l->addr || v[i].npublish == 0)
 			continue;
@@ -1518,7 +1520,7 @@ static pid_t port_owner(const char *dir, const struct net_publish *p)
 
 	if (fd < 0)
 		return 0;
-	n = lease_scan(fd, dir, &v);
+	n = lease_scan(fd, dir, 1, &v);
 	for (int i = 0; i < n && !owner; i++)
 		for (int j = 0; v[i].live && j < v[i].npublish; j++)
 			if (v[i].publish[j].proto == p->proto && v[i].publish[j].host_port == p->host_port)
@@ -1544,6 +1546,16 @@ static int hold_ports(struct net_lease *l)
 		int fd;
 
 		ip_str(p->host_ip, a);
+		for (int j = 0; j < i; j++) {
+			const struct net_publish *q = &l->publish[j];
+			if (q->proto == p->proto && q->host_port == p->host_port
+			    && (q->host_ip == p->host_ip || !q->host_ip || !p->host_ip)) {
+				warnx("--publish %s:%u/%s: that host port is given twice", a,
+				      p->host_port, proto);
+				errno = EINVAL;
+				return -1;
+			}
+		}
 		fd = socket(AF_INET, (p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			warn("socket(AF_INET, %s) for port %u", p->proto == IPPROTO_UDP ? "SOCK_DGRAM"
@@ -2113,7 +2125,7 @@ static int sweep_locked(int dirfd, const char *dir, int thorough, int report)
 	struct lease_rec *v;
 	struct nl_sock rt = { .fd = -1 }, nf = { .fd = -1 };
 	struct link_info br = { 0 }, li;
-	int n = lease_scan(dirfd, dir, &v), nlive = 0, ndead = 0, r;
+	int n = lease_scan(dirfd, dir, thorough, &v), nlive = 0, ndead = 0, r;
 	char a[INET_ADDRSTRLEN];
 
 	if (n < 0)
@@ -2123,6 +2135,17 @@ static int sweep_locked(int dirfd, const char *dir, int thorough, int report)
 	if (ndead == 0 && !thorough) {
 		free(v);
 		return 0;
+	}
+	/* Something to do: now the live ones' contents too, whose rules and
+	 * veths must stay. */
+	if (!thorough) {
+		free(v);
+		n = lease_scan(dirfd, dir, 1, &v);
+		if (n < 0)
+			return -1;
+		nlive = ndead = 0;
+		for (int i = 0; i < n; i++)
+			v[i].live ? nlive++ : ndead++;
 	}
 	if (open_route(&rt) < 0 || link_get(&rt, "", NET_BRIDGE_NAME, &br) < 0)
 		goto out;
@@ -2218,7 +2241,7 @@ static void sweep_other_dirs(const char *ours, int report)
 		lock = lock_dir(path, LOCK_EX | LOCK_NB, NULL);
 		if (lock < 0)
 			continue;
-		n = lease_scan(lock, path, &v);
+		n = lease_scan(lock, path, 0, &v);
 		for (int i = 0; i < n; i++)
 			live += v[i].live;
 		if (n >= 0 && live == 0)

@@ -391,6 +391,8 @@ refused() {
     wait_for "$T/hostsrv.out" listening
     refused 'port 9090/tcp is already in use on this host' --publish 9090:80 -- true
     refused '10\.9\.9\.9 is not an address of this host' --publish 10.9.9.9:8081:80 -- true
+    refused 'publish 127\.0\.0\.1:8082/tcp: that host port is given twice' \
+        --publish 8082:80 --publish 127.0.0.1:8082:81 -- true
 }
 
 @test "a --subnet other than the bridge's is refused while it exists" {
