@@ -854,12 +854,19 @@ static int bridge_create(struct nl_sock *s)
 /* The veth pair, made in one request: the host side veth<id> on the bridge
  * and up, the peer born in the container's namespace as eth0 and up. */
 static int veth_create(struct nl_sock *s, const char *veth, int bridge_index, int netns_fd,
-		       pid_t id, int quiet)
+		       pid_t id, uint32_t addr, int quiet)
 {
 	struct nl_buf b;
 	struct ifinfomsg *ifi, *peer;
 	size_t info, data, pm;
-	char what[160], equiv[200];
+	/* eth0's MAC is made from its address (as docker's 02:42:...): the
+	 * neighbours' ARP entries for an address stay right when the next
+	 * container gets it, instead of pointing at a MAC that is gone for
+	 * the 15 to 45 s an entry stays REACHABLE. */
+	unsigned char mac[6] = { 0x02, 0x73 };
+	char what[200], equiv[240];
+
+	memcpy(mac + 2, &addr, 4);
 
 	nl_buf_init(&b);
 	ifi = nl_msg_begin(&b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, sizeof *ifi);
@@ -879,15 +886,18 @@ static int veth_create(struct nl_sock *s, const char *veth, int bridge_index, in
 	peer = nl_reserve(&b, sizeof *peer);
 	(void)peer;
 	nl_put_str(&b, IFLA_IFNAME, PEER_NAME);
+	nl_put(&b, IFLA_ADDRESS, mac, sizeof mac);
 	nl_put_u32(&b, IFLA_NET_NS_FD, (uint32_t)netns_fd);
 	nl_nest_end(&b, pm);
 	nl_nest_end(&b, data);
 	nl_nest_end(&b, info);
 	nl_msg_end(&b);
-	snprintf(what, sizeof what, "RTM_NEWLINK %s type veth peer %s netns fd %d, master %s, up",
-		 veth, PEER_NAME, netns_fd, NET_BRIDGE_NAME);
-	snprintf(equiv, sizeof equiv, "ip link add %s master %s up type veth peer name %s netns %d",
-		 veth, NET_BRIDGE_NAME, PEER_NAME, (int)id);
+	snprintf(what, sizeof what, "RTM_NEWLINK %s type veth peer %s address "
+		 "%02x:%02x:%02x:%02x:%02x:%02x netns fd %d, master %s, up", veth, PEER_NAME,
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], netns_fd, NET_BRIDGE_NAME);
+	snprintf(equiv, sizeof equiv, "ip link add %s master %s up type veth peer name %s address "
+		 "%02x:%02x:%02x:%02x:%02x:%02x netns %d", veth, NET_BRIDGE_NAME, PEER_NAME,
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], (int)id);
 	return rt_call(s, &b, NULL, NULL, quiet, what, equiv);
 }
 
@@ -1804,7 +1814,7 @@ static int make_veth(struct nl_sock *rt, const struct net_lease *l, int bridge, 
 {
 	struct link_info li;
 
-	if (veth_create(rt, l->veth, bridge, netns_fd, l->id, EEXIST) == 0)
+	if (veth_create(rt, l->veth, bridge, netns_fd, l->id, l->addr, EEXIST) == 0)
 		return 0;
 	if (errno != EEXIST || link_get(rt, "", l->veth, &li) < 0)
 		return -1;
@@ -1821,7 +1831,7 @@ static int make_veth(struct nl_sock *rt, const struct net_lease *l, int bridge, 
 	/* Ours is the only live process with this id, so it is stale. */
 	if (link_del(rt, l->veth) < 0)
 		return -1;
-	return veth_create(rt, l->veth, bridge, netns_fd, l->id, 0);
+	return veth_create(rt, l->veth, bridge, netns_fd, l->id, l->addr, 0);
 }
 
 /* eth0's address and the default route, from inside the container's

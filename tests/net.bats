@@ -200,6 +200,26 @@ wait_no_veths() {
     fi
 }
 
+@test "an address given again is reachable at once: the MAC follows the address" {
+    # The host's ARP entry for 172.29.0.2 outlives the container that had
+    # it; had the next one another MAC, the host would send to the old one
+    # for seconds (neighbour entries are REACHABLE for 15 to 45 s).  A
+    # third container keeps the bridge's carrier up: when the last port
+    # goes, the kernel flushes the bridge's neighbours anyway.
+    container keeper -- sleep 30
+    container one -- "$HTTPD" -p 80 -d "$T/www"
+    wait_for "$T/one.out" 'listening'
+    local first=$ADDR
+    run in_host "$GET" -t 3 "http://$first/"
+    [[ $status == 0 ]] || fail "first: $output"
+    stop "$CPID"
+    container two -- "$HTTPD" -p 80 -d "$T/www"
+    wait_for "$T/two.out" 'listening'
+    [[ $ADDR == "$first" ]] || fail "the address was not given again: $ADDR"
+    run in_host "$GET" -t 2 "http://$ADDR/"
+    [[ $status == 0 ]] || fail "second: $output"
+}
+
 @test "a container reaches a published port of the host: its own (hairpin) and another's" {
     container web --publish 8080:80 -- "$HTTPD" -p 80 -d "$T/www"
     wait_for "$T/web.out" 'listening'
@@ -421,7 +441,7 @@ refused() {
         '^=> sysctl net\.ipv4\.ip_forward=1 ' \
         '^=>   NFT_MSG_NEWRULE ip sdocker postrouting ip saddr 172\.29\.0\.0/24 oifname != "sdocker0" counter masquerade   \(iptables -t nat -A POSTROUTING -s 172\.29\.0\.0/24 ! -o sdocker0 -j MASQUERADE\)$' \
         '^=>   NFT_MSG_NEWRULE ip sdocker prerouting fib daddr type local tcp dport 8080 counter dnat to 172\.29\.0\.2:80 comment "container [0-9]+ 172\.29\.0\.2"   \(iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT --to-destination 172\.29\.0\.2:80\)$' \
-        '^=> RTM_NEWLINK veth[0-9]+ type veth peer eth0 netns fd [0-9]+, master sdocker0, up   \(ip link add veth[0-9]+ master sdocker0 up type veth peer name eth0 netns [0-9]+\)$' \
+        '^=> RTM_NEWLINK veth[0-9]+ type veth peer eth0 address 02:73:ac:1d:00:02 netns fd [0-9]+, master sdocker0, up   \(ip link add veth[0-9]+ master sdocker0 up type veth peer name eth0 address 02:73:ac:1d:00:02 netns [0-9]+\)$' \
         '^=> \[container [0-9]+\] RTM_NEWLINK eth0 up   \(nsenter -t [0-9]+ -n ip link set eth0 up\)$' \
         '^=> \[container [0-9]+\] RTM_NEWADDR 172\.29\.0\.2/24 brd 172\.29\.0\.255 dev eth0   \(nsenter -t [0-9]+ -n ip addr add 172\.29\.0\.2/24 brd \+ dev eth0\)$' \
         '^=> \[container [0-9]+\] RTM_NEWROUTE default via 172\.29\.0\.1 dev eth0   \(nsenter -t [0-9]+ -n ip route add default via 172\.29\.0\.1\)$' \
