@@ -86,6 +86,9 @@
 
 #define PEER_NAME "eth0"
 #define RESOLV_MAX 4096
+/* What systemd-resolved forwards to, when /etc/resolv.conf names only
+ * its stub 127.0.0.53. */
+#define RESOLVED_UPSTREAM "/run/systemd/resolve/resolv.conf"
 /* Where the addresses are in an IPv4 header, and the ports in TCP's and
  * UDP's: what nft's `ip saddr`, `ip daddr` and `tcp dport` load. */
 enum { IP_SADDR = 12, IP_DADDR = 16, L4_DPORT = 2 };
@@ -348,53 +351,72 @@ static int append(char *buf, size_t size, size_t *used, const char *fmt, ...)
 	return 0;
 }
 
-int net_resolv_text(const char *host, char *buf, size_t size)
+/* The nameserver lines of text that are not loopback addresses, and with
+ * others, its search, domain and options lines, appended to buf.  Counts
+ * the nameservers kept and dropped; remembers the first dropped. */
+static int copy_resolv(const char *text, int others, char *buf, size_t size, size_t *used,
+		       int *kept, int *dropped, char *first_dropped, size_t fd_size)
+{
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+		char line[512], word[16], arg[INET6_ADDRSTRLEN + 8];
+		const char *p = line;
+
+		if (len < sizeof line) {
+			memcpy(line, text, len);
+			line[len] = '\0';
+			p += strspn(p, " \t");
+			if (sscanf(p, "%15s %53s", word, arg) == 2 && strcmp(word, "nameserver") == 0) {
+				if (is_loopback_ns(arg)) {
+					if (!(*dropped)++)
+						snprintf(first_dropped, fd_size, "%s", arg);
+				} else {
+					if (append(buf, size, used, "nameserver %s\n", arg) < 0)
+						return -1;
+					(*kept)++;
+				}
+			} else if (others && (strncmp(p, "search", 6) == 0 || strncmp(p, "domain", 6) == 0
+					      || strncmp(p, "options", 7) == 0)) {
+				if (append(buf, size, used, "%s\n", p) < 0)
+					return -1;
+			}
+		}
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+	return 0;
+}
+
+int net_resolv_text(const char *host, const char *upstream, char *buf, size_t size)
 {
 	size_t used = 0;
-	int nameservers = 0, dropped = 0;
-	char first_dropped[INET6_ADDRSTRLEN + 8] = "";
+	int kept = 0, dropped = 0, ignored = 0;
+	char first[INET6_ADDRSTRLEN + 8] = "", unused[INET6_ADDRSTRLEN + 8];
 
 	if (size == 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	buf[0] = '\0';
-	if (append(buf, size, &used, "# the host's /etc/resolv.conf, as sdocker gives it to containers\n") < 0)
+	if (append(buf, size, &used, "# the host's /etc/resolv.conf, as sdocker gives it to containers\n") < 0
+	    || copy_resolv(host, 1, buf, size, &used, &kept, &dropped, first, sizeof first) < 0)
 		return -1;
-	while (*host) {
-		size_t len = strcspn(host, "\n");
-		char line[512], word[16], arg[INET6_ADDRSTRLEN + 8];
-		const char *p = line;
-
-		if (len < sizeof line) {
-			memcpy(line, host, len);
-			line[len] = '\0';
-			p += strspn(p, " \t");
-			if (sscanf(p, "%15s %53s", word, arg) == 2 && strcmp(word, "nameserver") == 0) {
-				if (is_loopback_ns(arg)) {
-					if (!dropped++)
-						snprintf(first_dropped, sizeof first_dropped, "%s", arg);
-				} else {
-					if (append(buf, size, &used, "nameserver %s\n", arg) < 0)
-						return -1;
-					nameservers++;
-				}
-			} else if (strncmp(p, "search", 6) == 0 || strncmp(p, "domain", 6) == 0
-				   || strncmp(p, "options", 7) == 0) {
-				if (append(buf, size, &used, "%s\n", p) < 0)
-					return -1;
-			}
-		}
-		host += len;
-		if (*host == '\n')
-			host++;
+	if (kept == 0 && dropped && upstream) {
+		/* A local resolver (systemd-resolved's 127.0.0.53): the
+		 * servers it asks are what the container can use too. */
+		if (append(buf, size, &used, "# the host's nameserver %s is a local resolver; the "
+			   "servers it asks:\n", first) < 0
+		    || copy_resolv(upstream, 0, buf, size, &used, &kept, &ignored, unused,
+				   sizeof unused) < 0)
+			return -1;
 	}
-	if (nameservers == 0
+	if (kept == 0
 	    && append(buf, size, &used,
 		      "# No nameserver: %s%s.  Inside the container a loopback address\n"
 		      "# is the container's own lo, where no resolver listens.\n",
 		      dropped ? "the host's is a loopback address, " : "the host has none",
-		      first_dropped) < 0)
+		      first) < 0)
 		return -1;
 	return (int)used;
 }
@@ -1671,7 +1693,7 @@ static int write_text(const char *path, const char *text, size_t len)
 
 static int write_etc(struct net_lease *l, const char *hostname)
 {
-	char host[RESOLV_MAX], text[RESOLV_MAX + 256];
+	char host[RESOLV_MAX], upstream[RESOLV_MAX], text[2 * RESOLV_MAX + 256];
 	int n;
 
 	if (fmt_path(l->hosts, sizeof l->hosts, "%s/%d.hosts", l->dir, (int)l->id) < 0
@@ -1691,7 +1713,9 @@ static int write_etc(struct net_lease *l, const char *hostname)
 	/* No resolv.conf on the host is no nameserver. */
 	if (read_file("/etc/resolv.conf", host, sizeof host) < 0)
 		host[0] = '\0';
-	n = net_resolv_text(host, text, sizeof text);
+	if (read_file(RESOLVED_UPSTREAM, upstream, sizeof upstream) < 0)
+		upstream[0] = '\0';
+	n = net_resolv_text(host, upstream[0] ? upstream : NULL, text, sizeof text);
 	if (n < 0 || write_text(l->resolv, text, (size_t)n) < 0)
 		return -1;
 	return 0;

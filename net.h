@@ -134,9 +134,12 @@ int net_hosts_text(char *buf, size_t size, const char *hostname, uint32_t addr);
 /* The container's /etc/resolv.conf from the host's text: its nameservers
  * except loopback ones (127.0.0.0/8, ::1: inside the container those would
  * be the container's own lo, where no resolver listens), and its search,
- * domain and options lines.  When no nameserver is left, a comment says
- * so.  Returns the length, or -1 with errno ENAMETOOLONG. */
-int net_resolv_text(const char *host, char *buf, size_t size);
+ * domain and options lines.  When all of them are loopback ones and
+ * upstream is not NULL (the text of systemd-resolved's
+ * /run/systemd/resolve/resolv.conf), the nameservers of upstream are used,
+ * as docker does.  When no nameserver is left, a comment says so.
+ * Returns the length, or -1 with errno ENAMETOOLONG. */
+int net_resolv_text(const char *host, const char *upstream, char *buf, size_t size);
 
 /* --- host side ---------------------------------------------------------- */
 

@@ -183,7 +183,7 @@ static void test_resolv(void)
 
 	/* systemd-resolved's stub: loopback, so no nameserver at all. */
 	n = net_resolv_text("# comment\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n",
-			    buf, sizeof buf);
+			    NULL, buf, sizeof buf);
 	CHECK(n > 0 && (size_t)n == strlen(buf));
 	CHECK(strstr(buf, "\nnameserver ") == NULL);
 	CHECK(strstr(buf, "No nameserver: the host's is a loopback address, 127.0.0.53") != NULL);
@@ -192,7 +192,7 @@ static void test_resolv(void)
 	CHECK(strstr(buf, "# comment") == NULL);
 
 	n = net_resolv_text("nameserver 10.0.0.1\nnameserver ::1\n  nameserver\t127.0.0.1\n"
-			    "nameserver 2001:db8::53\ndomain example.org", buf, sizeof buf);
+			    "nameserver 2001:db8::53\ndomain example.org", NULL, buf, sizeof buf);
 	CHECK(n > 0);
 	CHECK(strstr(buf, "\nnameserver 10.0.0.1\n") != NULL);
 	CHECK(strstr(buf, "\nnameserver 2001:db8::53\n") != NULL);
@@ -200,9 +200,23 @@ static void test_resolv(void)
 	CHECK(strstr(buf, "\ndomain example.org\n") != NULL);
 	CHECK(strstr(buf, "No nameserver") == NULL);
 
-	n = net_resolv_text("", buf, sizeof buf);
+	n = net_resolv_text("", NULL, buf, sizeof buf);
 	CHECK(n > 0 && strstr(buf, "No nameserver: the host has none") != NULL);
-	CHECK(net_resolv_text("nameserver 10.0.0.1\n", buf, 40) < 0 && errno == ENAMETOOLONG);
+	CHECK(net_resolv_text("nameserver 10.0.0.1\n", NULL, buf, 40) < 0 && errno == ENAMETOOLONG);
+
+	/* systemd-resolved: its upstream servers, not its stub. */
+	n = net_resolv_text("nameserver 127.0.0.53\nsearch lan\n",
+			    "# resolved\nnameserver 192.0.2.53\nnameserver 127.0.0.1\nsearch other\n",
+			    buf, sizeof buf);
+	CHECK(n > 0 && strstr(buf, "\nnameserver 192.0.2.53\n") != NULL);
+	CHECK(strstr(buf, "127.0.0.1") == NULL && strstr(buf, "search other") == NULL);
+	CHECK(strstr(buf, "\nsearch lan\n") != NULL);
+	CHECK(strstr(buf, "No nameserver") == NULL);
+	/* ... used only when the host's own are all loopback ones. */
+	n = net_resolv_text("nameserver 10.0.0.1\n", "nameserver 192.0.2.53\n", buf, sizeof buf);
+	CHECK(n > 0 && strstr(buf, "192.0.2.53") == NULL && strstr(buf, "10.0.0.1") != NULL);
+	n = net_resolv_text("nameserver 127.0.0.53\n", "nameserver ::1\n", buf, sizeof buf);
+	CHECK(n > 0 && strstr(buf, "No nameserver: the host's is a loopback address, 127.0.0.53") != NULL);
 }
 
 static void test_netlink(void)
