@@ -577,7 +577,7 @@ static int lease_scan(int dirfd, const char *dir, int read_live, struct lease_re
 			cap = cap ? cap * 2 : 16;
 			nv = realloc(v, sizeof *v * (size_t)cap);
 			if (nv == NULL) {
-				warn("sweep: %s", dir);
+				warn("realloc for the leases of %s", dir);
 				free(v);
 				closedir(d);
 				return -1;
@@ -629,7 +629,7 @@ static int netns_dir(char *buf, size_t size)
 		return -1;
 	}
 	if (fmt_path(buf, size, NET_DIR "/%lu", (unsigned long)st.st_ino) < 0) {
-		warn("%s/%lu", NET_DIR, (unsigned long)st.st_ino);
+		warn("path of %s/%lu", NET_DIR, (unsigned long)st.st_ino);
 		return -1;
 	}
 	return 0;
@@ -1443,7 +1443,7 @@ static int rules_delete(struct nl_sock *s, int (*doomed)(const char *, void *), 
 	int rc = -1;
 
 	if (b == NULL) {
-		warn("nf_tables: delete rules");
+		warn("malloc for an nf_tables request");
 		return -1;
 	}
 	nl_buf_init(b);
@@ -1503,7 +1503,7 @@ static int table_setup(struct nl_sock *s, const struct net_lease *l, int first, 
 		return 0;
 	b = malloc(sizeof *b);
 	if (b == NULL) {
-		warn("nf_tables: table ip %s", NET_TABLE);
+		warn("malloc for an nf_tables request");
 		return -1;
 	}
 	if (!first && exists) {
@@ -1665,7 +1665,7 @@ static int lease_take(struct net_lease *l, int dirfd)
 		l->addr = a;
 		len = lease_text(l, text, sizeof text);
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0 || len < 0 || write_all(fd, text, (size_t)len) < 0) {
-			warn("lease %s/%s", l->dir, name);
+			warn("%s %s/%s", len < 0 ? "format" : "flock or write", l->dir, name);
 			unlinkat(dirfd, name, 0);
 			close(fd);
 			l->addr = 0;
@@ -1699,7 +1699,7 @@ static int write_etc(struct net_lease *l, const char *hostname)
 	if (fmt_path(l->hosts, sizeof l->hosts, "%s/%d.hosts", l->dir, (int)l->id) < 0
 	    || fmt_path(l->hostname, sizeof l->hostname, "%s/%d.hostname", l->dir, (int)l->id) < 0
 	    || fmt_path(l->resolv, sizeof l->resolv, "%s/%d.resolv.conf", l->dir, (int)l->id) < 0) {
-		warn("%s/%d.*", l->dir, (int)l->id);
+		warn("path of %s/%d.*", l->dir, (int)l->id);
 		return -1;
 	}
 	TRACE("write %s/%d.{hosts,hostname,resolv.conf}   (the container's /etc files, to "
