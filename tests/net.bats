@@ -13,10 +13,14 @@
 # only between these namespaces.  The teardown ends what the test started,
 # by pid, sweeps the host namespace thoroughly (bridge included), checks
 # that its lease directory is gone and deletes both namespaces.
+#
+# NET_DRIVER=PATH runs another build of the driver (a sanitizer build, say:
+# clang -fsanitize=address,undefined ... tests/net/driver.c net.c netlink.c
+# util.c passes the whole file).
 
 load helpers
 
-DRIVER=$REPO/build/net/driver
+DRIVER=${NET_DRIVER:-$REPO/build/net/driver}
 HTTPD=$REPO/build/payloads/httpd
 GET=$REPO/build/payloads/http-get
 
