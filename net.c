@@ -1230,7 +1230,8 @@ static void table_build(struct nl_buf *b, const struct net_subnet *sn, int repla
 	nft_verdict(b, NF_DROP);
 	rule_end(b, e, "route_localnet guard");
 	TRACE("  NFT_MSG_NEWRULE ip %s guard iifname \"%s\" ip daddr 127.0.0.0/8 counter drop   "
-	      "(nft add rule ip %s guard ...)", NET_TABLE, NET_BRIDGE_NAME, NET_TABLE);
+	      "(iptables -t raw -A PREROUTING -i %s -d 127.0.0.0/8 -j DROP)", NET_TABLE,
+	      NET_BRIDGE_NAME, NET_BRIDGE_NAME);
 
 	e = rule_begin(b, "postrouting");
 	nft_payload(b, NFT_PAYLOAD_NETWORK_HEADER, IP_SADDR, 4, NFT_REG_1);
