@@ -68,8 +68,7 @@ struct net_config {
 /* A route of the host, as subnet choice sees it. */
 struct net_route {
 	struct net_subnet dst;
-	int oif;			/* 0 when it has no device */
-	char dev[IF_NAMESIZE];		/* "" when unknown */
+	int oif;			/* its device's index; 0 when none */
 };
 
 /* What one bridged container holds.  net_lease_clear() or
@@ -90,7 +89,7 @@ struct net_lease {
 					 * last process until detach) and lets
 					 * detach withdraw eth0's address; -1 */
 	int peer_index;			/* eth0's ifindex in there */
-	uint32_t peer_seq;
+	uint32_t peer_seq;		/* that socket's last sequence number */
 	int npublish;
 	struct net_publish publish[NET_MAX_PUBLISH];
 	int port_fd[NET_MAX_PUBLISH];	/* the host ports, bound; -1 */
