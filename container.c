@@ -304,6 +304,12 @@ int container_mount_extra(struct container_mount *m, int n)
 				return -1;
 			continue;
 		}
+		if (m[i].if_there && access(m[i].dst, F_OK) < 0) {
+			TRACE("%s: not in the rootfs, not bound (the rootfs is not written)", m[i].dst);
+			close(m[i].fd);
+			m[i].fd = -1;
+			continue;
+		}
 		if (make_target(m[i].dst, !m[i].is_dir) < 0)
 			return -1;
 		TRACE("move_mount(<%s>, \"%s\", MOVE_MOUNT_F_EMPTY_PATH)", m[i].src, m[i].dst);
@@ -470,6 +476,15 @@ int container_new_netns(void)
 	TRACE("unshare(CLONE_NEWNET)   (before GO: nothing in it needs the id)");
 	if (unshare(CLONE_NEWNET) < 0)
 		return step_failed("unshare(CLONE_NEWNET)");
+	return 0;
+}
+
+int container_join_netns(int fd, const char *whose)
+{
+	TRACE("setns(%s, CLONE_NEWNET)   (--net container: its network namespace)", whose);
+	if (setns(fd, CLONE_NEWNET) < 0)
+		return step_failed("setns %s", whose);
+	close(fd);
 	return 0;
 }
 

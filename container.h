@@ -32,6 +32,7 @@ struct container_mount {
 	char *dst;		/* absolute, in the container */
 	int read_only;		/* bind :ro */
 	int is_dir;		/* bind: src is a directory */
+	int if_there;		/* skipped where DST does not exist (never made) */
 	char opts[64];		/* tmpfs: "mode=1777,size=N" */
 	int fd;			/* bind: open_tree()'s copy of src, -1 */
 };
@@ -65,6 +66,9 @@ int container_mount_cgroups(const char *list);
 /* A network namespace of our own: it holds lo only, and lo is down until
  * container_bring_up_lo(). */
 int container_new_netns(void);
+/* --net container:ID: the network namespace open at fd (whose: its path,
+ * for the trace and messages).  Closes fd. */
+int container_join_netns(int fd, const char *whose);
 int container_bring_up_lo(void);
 
 /* The clean environment both tools give the command: base (an image's Env;

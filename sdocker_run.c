@@ -28,6 +28,7 @@
 #include "containers.h"
 #include "image.h"
 #include "ipc.h"
+#include "net.h"
 #include "resource.h"
 #include "security.h"
 #include "state.h"
@@ -76,6 +77,8 @@ struct handoff {
 	char log_path[PATH_MAX];	/* parent -> child (-d): its stdout and stderr */
 	char overlay_opts[4096];	/* parent -> child: overlayfs's options, or "" */
 	char overlay_target[PATH_MAX];	/* parent -> child: where it is mounted */
+	char etc[3][96];		/* parent -> child (--net bridge): hosts, hostname,
+					 * resolv.conf to bind */
 	int failed;			/* child -> parent: a setup step failed (printed) */
 };
 
@@ -96,6 +99,9 @@ struct options {
 	int overlay;			/* --overlay */
 	const char *overlay_dir;	/* --overlay=DIR (absolute) */
 	int read_only;			/* --read-only */
+	struct net_config net;		/* --net, --subnet, --publish */
+	int net_fd;			/* --net container:X: its network namespace */
+	char net_fd_path[64];
 	struct container_mount mounts[MAX_MOUNTS];	/* --bind, --tmpfs */
 	int nmounts;
 	int detach;			/* -d: a monitor in the background */
@@ -124,6 +130,7 @@ struct run {
 	int started_fd;			/* -d: where the caller waits for the id */
 	struct ct_exit end;		/* how it ended, for a kept container */
 	struct ct_overlay ov;		/* --overlay: its directories */
+	struct net_lease lease;		/* --net bridge */
 };
 
 static char *default_cmd[] = { "/bin/bash", NULL };
@@ -187,6 +194,11 @@ static void usage(FILE *out)
 	      "                             read-only\n"
 	      "      --volume SRC:DST[:ro]  the same as --bind\n"
 	      "      --tmpfs DST[:size=N]   a tmpfs at DST\n"
+	      "      --net MODE             none (lo only, the default), bridge (eth0 on\n"
+	      "                             sdocker0, NAT), host, container:ID|NAME\n"
+	      "      --subnet A.B.C.D/N     --net bridge: the bridge's subnet\n"
+	      "  -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]\n"
+	      "                             --net bridge: HOSTPORT on the host to PORT\n"
 	      "      --report               print a usage report when it ends\n"
 	      "      --cleanup              remove what killed runs left, then exit\n"
 	      "  -v, --verbose              trace each step as the kernel sees it\n"
@@ -395,6 +407,30 @@ static void set_tmpfs(struct options *o, const struct opt *op, const char *arg)
 	free(spec);
 }
 
+static void set_net(struct options *o, const struct opt *op, const char *arg)
+{
+	if (net_parse_mode(arg, &o->net) < 0)
+		bad_usage("--%s '%.60s': one of none, bridge, host, container:ID|NAME", op->name, arg);
+}
+
+static void set_subnet(struct options *o, const struct opt *op, const char *arg)
+{
+	if (net_parse_subnet(arg, &o->net.subnet) < 0)
+		bad_usage("--%s '%.40s': a private IPv4 subnet A.B.C.D/N, N from %d to %d, host bits 0",
+			  op->name, arg, NET_SUBNET_MIN_PREFIX, NET_SUBNET_MAX_PREFIX);
+	o->net.have_subnet = 1;
+}
+
+static void set_publish(struct options *o, const struct opt *op, const char *arg)
+{
+	if (net_add_publish(&o->net, arg) < 0) {
+		if (errno == E2BIG)
+			bad_usage("--%s: at most %d ports", op->name, NET_MAX_PUBLISH);
+		bad_usage("--%s '%.60s': not [IP:]HOSTPORT:PORT[/tcp|udp] (ports 1..65535)", op->name,
+			  arg);
+	}
+}
+
 static void set_cpuset(struct options *o, const struct opt *op, const char *arg)
 {
 	if (!valid_cpu_list(arg))
@@ -503,6 +539,9 @@ static const struct opt opts[] = {
 	{ "bind", OPT_LONG_ONLY + 18, required_argument, set_bind, 0, 0, 0 },
 	{ "volume", OPT_LONG_ONLY + 19, required_argument, set_bind, 0, 0, 0 },
 	{ "tmpfs", OPT_LONG_ONLY + 20, required_argument, set_tmpfs, 0, 0, 0 },
+	{ "net", OPT_LONG_ONLY + 21, required_argument, set_net, 0, 0, 0 },
+	{ "subnet", OPT_LONG_ONLY + 22, required_argument, set_subnet, 0, 0, 0 },
+	{ "publish", 'p', required_argument, set_publish, 0, 0, 0 },
 	{ "verbose", 'v', no_argument, set_verbose, 0, 0, 0 },
 	{ "help", 'h', no_argument, show_help, 0, 0, 0 },
 	{ "version", 'V', no_argument, show_version, 0, 0, 0 },
@@ -523,6 +562,27 @@ static void finish_policy(struct options *o)
 		o->sec.no_new_privs = o->nnp_opt;
 	sec_caps_edit(&o->sec.caps, o->cap_add, o->cap_drop);
 	o->lim.devices_allow = o->sec.devices ? sec_devices_v1_allow : NULL;
+}
+
+/* --subnet and --publish are the bridge's; --net container:X must name a
+ * running container, whose network namespace is opened now. */
+static void check_net(struct options *o)
+{
+	char id[CT_ID_MAX];
+	uint64_t pid;
+
+	if (o->net.mode != NET_MODE_BRIDGE && (o->net.have_subnet || o->net.npublish))
+		bad_usage("--subnet and --publish go with --net bridge");
+	if (o->net.mode != NET_MODE_CONTAINER)
+		return;
+	if (ct_resolve(o->net.container, id, sizeof id) < 0 || parse_u64(id, 1, INT32_MAX, &pid) < 0
+	    || !state_owned((pid_t)pid))
+		errx(EXIT_SDOCKER, "--net container:%s: no running container by that id or name",
+		     o->net.container);
+	snprintf(o->net_fd_path, sizeof o->net_fd_path, "/proc/%d/ns/net", (int)pid);
+	o->net_fd = open(o->net_fd_path, O_RDONLY | O_CLOEXEC);
+	if (o->net_fd < 0)
+		err(EXIT_SDOCKER, "--net container:%s: open %s", o->net.container, o->net_fd_path);
 }
 
 /* --read-only keeps a writable /tmp, as podman does, unless --tmpfs put
@@ -685,6 +745,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		o->tty = TTY_DETACHED;
 	root_arg(o, argv[optind++]);
 	check_name_free(o->name);
+	check_net(o);
 	read_only_tmp(o);
 	if (o->demo && optind < argc)
 		bad_usage("--%s-test runs its own command; drop '%s'",
@@ -859,6 +920,43 @@ static void default_signals(void)
 
 /* ---- The child ------------------------------------------------------------ */
 
+/* Its network: a namespace of its own with lo up (none), the one clone
+ * made, where the parent puts eth0 (bridge), the host's (host), or another
+ * container's (container:X). */
+static int child_network(struct run *r)
+{
+	switch (r->o.net.mode) {
+	case NET_MODE_HOST:
+		TRACE("no network namespace of its own (--net host)");
+		return 0;
+	case NET_MODE_CONTAINER:
+		return container_join_netns(r->o.net_fd, r->o.net_fd_path);
+	case NET_MODE_BRIDGE:
+		return container_bring_up_lo();
+	default:
+		return container_new_netns() == 0 && container_bring_up_lo() == 0 ? 0 : -1;
+	}
+}
+
+/* --net bridge: the etc files the parent wrote, bound over the rootfs's
+ * (made in an overlay; never written into a rootfs directory). */
+static void add_etc_binds(struct run *r)
+{
+	static const char *const dst[3] = { "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
+	struct handoff *h = r->ch.shm;
+
+	for (int i = 0; i < 3 && h->etc[i][0] && r->o.nmounts < MAX_MOUNTS; i++) {
+		struct container_mount *m = &r->o.mounts[r->o.nmounts++];
+
+		memset(m, 0, sizeof *m);
+		m->type = CONTAINER_BIND;
+		m->src = h->etc[i];
+		m->dst = (char *)dst[i];
+		m->fd = -1;
+		m->if_there = !r->o.overlay;
+	}
+}
+
 /* Its setup, up to READY: each step prints its own failure.  Returns 0 or
  * -1. */
 static int child_setup(struct run *r, int netns_ok)
@@ -885,7 +983,7 @@ static int child_setup(struct run *r, int netns_ok)
 	    || container_new_cgroupns() < 0		/* its cgroups are its root */
 	    || container_set_hostname(h->hostname) < 0
 	    || container_private_mounts() < 0
-	    || container_open_binds(r->o.mounts, r->o.nmounts) < 0	/* while the host is in sight */
+	    || (add_etc_binds(r), container_open_binds(r->o.mounts, r->o.nmounts) < 0)	/* host paths */
 	    || container_enter_rootfs(h->overlay_target[0] ? h->overlay_target : r->o.rootfs,
 				      h->overlay_target[0] ? h->overlay_opts : NULL) < 0	/* pivot_root */
 	    || container_mount_pseudo_fs(r->o.image != NULL) < 0	/* proc, sys, dev, dev/pts */
@@ -919,7 +1017,7 @@ static __attribute__((noreturn)) void child_main(struct run *r)
 	 * setup), and nothing in it needs the id.  When the kernel gives us
 	 * another CPU it overlaps the parent's record and cgroups.  A failure
 	 * is reported after GO, when the parent listens. */
-	netns_ok = container_new_netns() == 0 && container_bring_up_lo() == 0;
+	netns_ok = child_network(r) == 0;
 	h->failed = child_setup(r, netns_ok) < 0;
 	envp = container_make_env(h->hostname, r->o.image ? r->o.img.env : NULL);
 	/* The parent forwards signals from READY on.  Without --init they reach
@@ -972,15 +1070,22 @@ static __attribute__((noreturn)) void child_main(struct run *r)
 
 /* fork(2) semantics (returns 0 in the child, which runs on a copy of our
  * stack), but with namespace flags, which fork() cannot take. */
-static pid_t clone_plain(void)
+static pid_t clone_plain(unsigned long net)
 {
-	pid_t pid = (pid_t)syscall(SYS_clone, NS_FLAGS | SIGCHLD, NULL, NULL, NULL, NULL);
+	pid_t pid = (pid_t)syscall(SYS_clone, NS_FLAGS | net | SIGCHLD, NULL, NULL, NULL, NULL);
 
 	if (pid > 0)
-		TRACE("clone(" NS_FLAG_NAMES "|SIGCHLD) = %d", (int)pid);
+		TRACE("clone(" NS_FLAG_NAMES "%s|SIGCHLD) = %d", net ? "|CLONE_NEWNET" : "", (int)pid);
 	else if (pid < 0)
-		warn("clone(" NS_FLAG_NAMES ")");
+		warn("clone(" NS_FLAG_NAMES "%s)", net ? "|CLONE_NEWNET" : "");
 	return pid;
+}
+
+/* --net bridge: the parent puts eth0 in the namespace, so it must exist
+ * when the clone returns. */
+static unsigned long clone_net(const struct run *r)
+{
+	return r->o.net.mode == NET_MODE_BRIDGE ? CLONE_NEWNET : 0;
 }
 
 /* v2 has no devices files: the device rules are an eBPF program on the
@@ -1037,7 +1142,7 @@ static pid_t clone_into_cgroup(struct run *r)
 			return -1;
 		}
 		memset(&args, 0, sizeof args);
-		args.flags = NS_FLAGS | CLONE_INTO_CGROUP;
+		args.flags = NS_FLAGS | clone_net(r) | CLONE_INTO_CGROUP;
 		args.exit_signal = SIGCHLD;
 		args.set_tid = (uint64_t)(uintptr_t)tids;
 		args.set_tid_size = 2;
@@ -1080,7 +1185,7 @@ static int clone_child(struct run *r)
 		}
 	}
 	if (pid == CLONE3_REFUSED)
-		pid = clone_plain();
+		pid = clone_plain(clone_net(r));
 	if (pid == 0)
 		child_main(r);
 	if (pid < 0)
@@ -1088,6 +1193,10 @@ static int clone_child(struct run *r)
 	r->pid = pid;
 	container_pid = pid;
 	snprintf(r->id, sizeof r->id, "%d", (int)pid);
+	if (r->o.net_fd >= 0) {	/* the child's to join, not ours */
+		close(r->o.net_fd);
+		r->o.net_fd = -1;
+	}
 	return 0;
 }
 
@@ -1137,6 +1246,32 @@ static int overlay(struct run *r, int create)
 	}
 	strcpy(h->overlay_opts, r->ov.opts);
 	strcpy(h->overlay_target, r->ov.target);
+	return 0;
+}
+
+/* --net bridge: eth0 in the container's network namespace, on sdocker0,
+ * with an address, a route, NAT and its published ports; and the etc
+ * files for the child to bind. */
+static int bridge(struct run *r)
+{
+	struct handoff *h = r->ch.shm;
+	char path[64], hostname[HOST_NAME_MAX + 1];
+	int fd, rc;
+
+	fmt_path(path, sizeof path, "/proc/%d/ns/net", (int)r->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		warn("open %s", path);
+		return -1;
+	}
+	snprintf(hostname, sizeof hostname, "%s@%d", r->o.hostname, (int)r->pid);
+	rc = net_bridge_attach(r->pid, fd, &r->o.net, hostname, &r->lease);
+	close(fd);
+	if (rc < 0)
+		return -1;
+	snprintf(h->etc[0], sizeof h->etc[0], "%s", r->lease.hosts);
+	snprintf(h->etc[1], sizeof h->etc[1], "%s", r->lease.hostname);
+	snprintf(h->etc[2], sizeof h->etc[2], "%s", r->lease.resolv);
 	return 0;
 }
 
@@ -1204,7 +1339,8 @@ static int record_and_cgroups(struct run *r)
 	/* The record names the image now: sdocker_image rm would refuse it. */
 	if (r->o.image)
 		image_unlock(&r->o.img);
-	if (r->record_fd < 0 || claim(r) < 0 || (r->o.overlay && overlay(r, 1) < 0))
+	if (r->record_fd < 0 || claim(r) < 0 || (r->o.overlay && overlay(r, 1) < 0)
+	    || (r->o.net.mode == NET_MODE_BRIDGE && bridge(r) < 0))
 		goto out;
 	/* mkdir, limits; the child moves itself in when it has GO, long
 	 * before its command runs. */
@@ -1292,8 +1428,10 @@ static int handshake(struct run *r)
 		return -1;
 	}
 	/* While the child mounts its filesystems we have nothing to do: clear
-	 * what killed runs left behind now, off the critical path. */
-	state_sweep(0, 0);
+	 * what killed runs left behind now, off the critical path (their
+	 * leases and veths, if one of them was a dead run). */
+	if (state_sweep(0, 0) > 0)
+		net_sweep(0, 0);
 	if (wait_ready(r, "its setup") < 0)
 		return -1;
 	TRACE("semop(READY) returned   (the child's setup is done)");
@@ -1361,7 +1499,6 @@ static void monitor_detaches(struct run *r)
 		(void)0;
 	close(r->started_fd);
 	r->started_fd = -1;
-	r->ov.nscratch = 0;
 }
 
 /* ---- 6. Waiting and the verdict ---------------------------------------- */
@@ -1419,6 +1556,15 @@ static void print_report(const struct run *r, int status, const struct cg_stats 
 			(unsigned long long)st->pids_limit, (unsigned long long)st->pids_refused,
 			st->pids_refused == 1 ? "" : "s");
 	fprintf(stderr, "    cpus: %s%s\n", st->cpus, r->cg.dir[CG_CPUSET][0] ? " (its cpuset)" : "");
+	if (r->o.net.mode == NET_MODE_BRIDGE && r->lease.addr) {
+		struct net_counters c;
+
+		if (net_read_counters(&r->lease, &c) == 0)
+			fprintf(stderr, "    eth0: %llu bytes in %llu packets received, %llu bytes in "
+				"%llu packets sent\n", (unsigned long long)c.rx_bytes,
+				(unsigned long long)c.rx_packets, (unsigned long long)c.tx_bytes,
+				(unsigned long long)c.tx_packets);
+	}
 }
 
 /* Say how an init that died during its setup died, unless it said so
@@ -1633,6 +1779,9 @@ static void run_init(struct run *r)
 	r->state_lock = -1;
 	r->record_fd = -1;
 	r->started_fd = -1;
+	r->ov.nscratch = 0;
+	r->o.net_fd = -1;
+	net_lease_clear(&r->lease);
 }
 
 int main(int argc, char **argv)
@@ -1646,6 +1795,8 @@ int main(int argc, char **argv)
 	if (r.o.cleanup) {
 		rc = state_sweep(1, 1) < 0 ? EXIT_SDOCKER : 0;
 		ct_sweep(1);
+		if (net_sweep(1, 1) < 0)
+			rc = EXIT_SDOCKER;
 		return rc;
 	}
 	if (r.o.detach)
@@ -1678,6 +1829,7 @@ int main(int argc, char **argv)
 	}
 	if (cg_destroy(&r.cg) < 0 && rc == 0)		/* 7 */
 		rc = EXIT_SDOCKER;
+	net_bridge_detach(&r.lease);
 	remove_scratch(&r);
 	release_kept(&r, rc);
 	state_remove(r.pid, r.record_fd);

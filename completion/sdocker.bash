@@ -25,13 +25,14 @@ _sdocker_run_opts='-c --cpu-test -m --memory-test -n --hostname
     --memory-limit --memory-swappiness --cpu-period --cpu-quota
     --cpu-shares --cpuset-cpus --pids-limit -t --tty -T --no-tty --init
     --privileged --cap-add --cap-drop --security-opt --name -d --detach --rm
-    --overlay --read-only --bind --volume --tmpfs
+    --overlay --read-only --bind --volume --tmpfs --net --subnet -p --publish
     --report --cleanup -v --verbose -h --help -V --version'
 # Long options that take a value, and the short ones (getopt "n:").
 _sdocker_run_argopts='--hostname --memory-limit --memory-swappiness
     --cpu-period --cpu-quota --cpu-shares --cpuset-cpus --pids-limit
-    --cap-add --cap-drop --security-opt --name --bind --volume --tmpfs'
-_sdocker_run_argshort='n'
+    --cap-add --cap-drop --security-opt --name --bind --volume --tmpfs --net
+    --subnet --publish'
+_sdocker_run_argshort='np'
 
 _sdocker_exec_opts='-t --tty -T --no-tty -v --verbose -h --help -V --version'
 

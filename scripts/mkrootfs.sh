@@ -50,7 +50,7 @@ required=(bash sh ps top ls cat echo id hostname mount sleep env grep kill true 
 optional=(umount cp mv rm mkdir rmdir ln touch chmod head tail wc cut sort uniq
     tr sed awk od dd seq date uname tty stty nproc free readlink stat df du find
     xargs less clear ip ipcs taskset timeout nice printf test expr basename
-    dirname sync)
+    dirname sync ping)
 terms=(dumb linux vt100 vt220 xterm xterm-256color screen screen-256color
     tmux tmux-256color)
 
@@ -80,6 +80,11 @@ chmod 0700 -- "$dest/root"
 
 for f in etc/passwd etc/group etc/hosts root/.bashrc; do
     [[ -f $dest/$f ]] || warn "$dest/$f: missing; the tracked skeleton (git) should provide it"
+done
+# Targets for --net bridge's bind mounts of the container's own files
+# (sdocker never writes into a rootfs directory, so they must be here).
+for f in etc/hostname etc/resolv.conf; do
+    [[ -e $dest/$f ]] || : >"$dest/$f"
 done
 
 # Programs that must appear under a name other than their own go through a
@@ -113,6 +118,14 @@ else
 fi
 install_as cpu-test "$cpu_test"
 install_as memory-test "$memory_test"
+# The network lab's tiny HTTP server and client (built by make, static).
+for p in httpd http-get; do
+    if [[ -x $here/../build/payloads/$p ]]; then
+        install_as "$p" "$here/../build/payloads/$p"
+    else
+        warn "$p: build/payloads/$p not built (make), left out of the rootfs"
+    fi
+done
 
 # One call, so each library is looked at once however many binaries use it.
 "$here/copy-bins.sh" "$dest" "${bins[@]}"
