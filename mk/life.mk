@@ -16,12 +16,11 @@
 #   make scale           1000 detached containers: start, ps, stop (root,
 #                        minutes; SCALE_N=100 for a short one)
 
-LIFE_TOOLS := sdocker_ps
+LIFE_TOOLS := sdocker_ps sdocker_logs
 # What every one of them links: records, kept containers, cgroup reads.
 LIFE_OBJS  := containers.o state.o resource.o util.o
 
 TOOLS    += $(LIFE_TOOLS)
-MANPAGES += $(addprefix man/,$(addsuffix .1,$(LIFE_TOOLS)))
 
 all: $(LIFE_TOOLS)
 
