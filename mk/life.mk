@@ -16,7 +16,7 @@
 #   make scale           1000 detached containers: start, ps, stop (root,
 #                        minutes; SCALE_N=100 for a short one)
 
-LIFE_TOOLS := sdocker_ps sdocker_logs sdocker_stop
+LIFE_TOOLS := sdocker_ps sdocker_logs sdocker_stop sdocker_rm
 # What every one of them links: records, kept containers, cgroup reads.
 LIFE_OBJS  := containers.o state.o resource.o util.o
 
