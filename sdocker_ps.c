@@ -322,8 +322,8 @@ static size_t widest(const struct rows *rs, size_t off, size_t header)
 static void print_table(struct rows *rs)
 {
 	size_t wid = W(id, "ID"), wname = W(name, "NAME"), wstat = W(status, "STATUS");
-	size_t wcpu = W(cpu, "CPU %"), wcmd = W(command, "COMMAND"), width = line_width();
-	size_t fixed = wid + wname + wstat + wcpu + strlen("MEM MiB") + 5 * 2;
+	size_t wcpu = W(cpu, "CPU %"), wmem = W(mem, "MEM MiB"), wcmd = W(command, "COMMAND");
+	size_t width = line_width(), fixed = wid + wname + wstat + wcpu + wmem + 5 * 2;
 
 	/* The command takes what the other columns leave, at least 12. */
 	if (width && fixed + wcmd > width)
