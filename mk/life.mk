@@ -28,3 +28,10 @@ $(LIFE_TOOLS): %: %.o $(LIFE_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LDSTATIC) -o $@ $^
 
 
+
+# The 1000-container run of issue 15 (tests/scale.sh): root, minutes, and
+# not part of `make test`.  SCALE_N=100 for a short one.
+SCALE_N ?= 1000
+.PHONY: scale
+scale: all rootfs
+	tests/scale.sh -n $(SCALE_N)
