@@ -19,13 +19,32 @@
 LIFE_TOOLS := sdocker_ps sdocker_logs sdocker_stop sdocker_rm
 # What every one of them links: records, kept containers, cgroup reads.
 LIFE_OBJS  := containers.o state.o resource.o util.o
+LIFE_COMPLETION := completion/sdocker_tools.bash
 
+# Appended to: mk/install.mk, read before this file (mk/*.mk in order),
+# installs, uninstalls and checks (check-man) whatever these list.
 TOOLS    += $(LIFE_TOOLS)
+MANPAGES += $(addprefix man/,$(addsuffix .1,$(LIFE_TOOLS)))
 
 all: $(LIFE_TOOLS)
 
 $(LIFE_TOOLS): %: %.o $(LIFE_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LDSTATIC) -o $@ $^
+
+# bash-completion loads completions/NAME when NAME is first completed: one
+# file for the four, and a link for each of the other three.
+.PHONY: install-life uninstall-life
+install: install-life
+install-life: all
+	install -d -m 0755 $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 $(LIFE_COMPLETION) $(DESTDIR)$(COMPLETIONDIR)/sdocker_ps
+	for t in sdocker_logs sdocker_stop sdocker_rm; do \
+		ln -sfn sdocker_ps $(DESTDIR)$(COMPLETIONDIR)/$$t || exit 1; \
+	done
+
+uninstall: uninstall-life
+uninstall-life:
+	rm -f $(addprefix $(DESTDIR)$(COMPLETIONDIR)/,$(LIFE_TOOLS))
 
 
 

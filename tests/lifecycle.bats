@@ -188,6 +188,29 @@ listed() {
     [[ -n $(ps_line "$1") ]]
 }
 
+# help_options TOOL: every option TOOL --help lists, sorted (as
+# tests/install.bats reads them).
+help_options() {
+    "$BIN/$1" --help |
+        sed -nE 's/^ {1,8}(-[A-Za-z], )?(--?[A-Za-z][A-Za-z-]*).*/\1\2/p' |
+        tr ',' '\n' | tr -d ' ' | LC_ALL=C sort -u
+}
+
+# complete_words WORD...: COMPREPLY, sorted, one a line, after calling
+# the completion with COMP_WORDS=(WORD...) and the cursor on the last word,
+# in a bare bash.
+complete_words() {
+    bash --norc -c '
+        source "$1" || exit 1
+        shift
+        COMP_WORDS=("$@")
+        COMP_CWORD=$(($# - 1))
+        COMPREPLY=()
+        _sdocker_tools || exit 1
+        ((${#COMPREPLY[@]} == 0)) || printf "%s\n" "${COMPREPLY[@]}"
+    ' complete_words "$REPO/completion/sdocker_tools.bash" "$@" | LC_ALL=C sort
+}
+
 tm() {
     tmux -L "$TM_SOCK" -f /dev/null "$@" 3>&-
 }
@@ -533,4 +556,31 @@ tm() {
     [ -z "$(ps_line "$CID" -a)" ] || fail "sdocker_ps -a still lists it"
     [[ ! -e $(kept_dir "$CID") && ! -L $SDOCKER_LIB_DIR/names/orphan ]] || fail "--cleanup left it"
     gone "$CID" || fail "--cleanup left its record or cgroups"
+}
+
+# --- completion -----------------------------------------------------------------
+
+@test "the completion offers each tool's --help options, and the containers each tool takes" {
+    run -0 bash --norc -c 'source "$1" && complete -p sdocker_ps sdocker_logs sdocker_stop sdocker_rm' _ \
+        "$REPO/completion/sdocker_tools.bash"
+    for t in sdocker_ps sdocker_logs sdocker_stop sdocker_rm; do
+        [ "$(complete_words "$t" -)" = "$(help_options "$t")" ] ||
+            fail "$t: the completion offers" "$(complete_words "$t" -)" "--help lists" "$(help_options "$t")"
+    done
+    run_d --name compl-run "$ROOTFS" sleep 3600
+    running=$CID
+    run_d --name compl-end "$ROOTFS" true
+    ended=$CID
+    wait_status "$ended" '^exited 0$'
+
+    # stop: running ones; logs: kept ones; rm: ended ones, with -f all.
+    [ "$(complete_words sdocker_stop compl)" = compl-run ]
+    [ "$(complete_words sdocker_stop -t 3 "$running")" = "$running" ]
+    [ "$(complete_words sdocker_stop -t "")" = "" ]
+    [ "$(complete_words sdocker_logs compl)" = $'compl-end\ncompl-run' ]
+    [ "$(complete_words sdocker_rm compl)" = compl-end ]
+    [ "$(complete_words sdocker_rm -f compl)" = $'compl-end\ncompl-run' ]
+    [ "$(complete_words sdocker_rm "$ended" "$ended")" = "$ended" ]
+    [ "$(complete_words sdocker_logs compl-run compl)" = "" ]
+    [ "$(complete_words sdocker_ps "")" = "" ]
 }
