@@ -54,3 +54,13 @@ SCALE_N ?= 1000
 .PHONY: scale
 scale: all rootfs
 	tests/scale.sh -n $(SCALE_N)
+
+# `make debug` / `make test-debug` (mk/debug.mk, read before this file):
+# ASan+UBSan builds of the four in build/debug/ beside the others, since
+# the suites take every tool from SDOCKER_BIN.  Leak checks on: none of
+# them joins a pid namespace (see tests/debug/san_defaults.c).
+LIFE_DEBUG := $(addprefix $(DEBUG_DIR)/,$(LIFE_TOOLS))
+debug: $(LIFE_DEBUG)
+$(LIFE_DEBUG): $(DEBUG_DIR)/%: $(DEBUG_DIR)/%.o $(addprefix $(DEBUG_DIR)/,$(LIFE_OBJS)) \
+		$(DEBUG_DIR)/san_leaks.o
+	$(DEBUG_CC) $(DEBUG_CFLAGS) $(LDFLAGS) -o $@ $^
