@@ -125,7 +125,8 @@ static int kill_init(pid_t pid, unsigned long long starttime, const char *id)
 		close(p.fd);
 		return -1;
 	}
-	TRACE("pidfd_send_signal(pidfd, SIGKILL, NULL, 0); poll(pidfd, POLLIN, %d)", WAIT_MS);
+	TRACE("pidfd_send_signal(pidfd, SIGKILL, NULL, 0)");
+	TRACE("poll(pidfd, POLLIN, %d)   (readable once it has exited)", WAIT_MS);
 	while ((r = poll(&p, 1, WAIT_MS)) < 0 && errno == EINTR)
 		;
 	close(p.fd);
