@@ -28,7 +28,7 @@
 #                            made; the teardown removes it
 #   assert_no_leaks          fail, saying what, if anything of sdocker's is
 #                            left (cgroups, IPC objects, mounts, processes,
-#                            /run/sdocker entries)
+#                            /run/sdocker entries, kept containers and names)
 #   wait_gone PID [SECS]     wait until PID has exited
 #   cg_locate CTRL           set CG_VER (1 or 2) and CG_MNT for a controller
 #   cg_dir CTRL ID           the directory sdocker gives container ID
@@ -43,6 +43,11 @@
 # a leftover of a container the test did not track is only reported as a
 # "# " line: it cannot be told from theirs.  CI has the host to itself, so
 # there every leftover fails the test.
+#
+# Kept containers (sdocker_run -d) and names outlive their runs on purpose,
+# under $SDOCKER_LIB_DIR: each suite gets a private one (common_setup_file),
+# so that what the leak check finds there is the suite's own.  A kept
+# container or a name is a test's leak unless the test removed it.
 #
 # Why the teardown kills the container's init rather than sdocker_run: a
 # killed init lets sdocker_run clean up as it would after any exit, and a
@@ -182,6 +187,9 @@ ipc_objects() {
 }
 
 common_setup_file() {
+    # Private: the tools under test put kept containers and names here
+    # (containers.c's ct_lib_dir), never in the host's /var/lib/sdocker.
+    export SDOCKER_LIB_DIR=$BATS_FILE_TMPDIR/lib
     [[ $(id -u) == 0 ]] || fail "these tests need root"
     [[ -x $RUN ]] || fail "$RUN is missing: run make first"
     [[ -x $ROOTFS/bin/bash ]] || fail "$ROOTFS/bin/bash is missing: run make rootfs first"
@@ -289,6 +297,17 @@ leftovers() {
             fi
         done <"$BATS_TEST_TMPDIR/ids"
     fi
+    # Kept containers and names, where the tools put them (ct_lib_dir):
+    # $SDOCKER_LIB_DIR when it is an absolute path, else /var/lib/sdocker.
+    # The name line ends with the id it names, for leftover_is_ours.
+    local lib=/var/lib/sdocker
+    [[ ${SDOCKER_LIB_DIR:-} == /* ]] && lib=$SDOCKER_LIB_DIR
+    for e in "$lib"/containers/*; do
+        [[ -e $e ]] && echo "kept container $e"
+    done
+    for e in "$lib"/names/*; do
+        [[ -L $e ]] && echo "name $e -> $(readlink "$e")"
+    done
     # /run/sdocker: nothing stays (an old build's lock file is let be).
     if [[ -d $STATE_DIR ]]; then
         for e in "$STATE_DIR"/* "$STATE_DIR"/.[!.]*; do
@@ -328,9 +347,11 @@ others_running() {
 leftover_is_ours() {
     local id
     case $1 in
-    "cgroup directory "* | "state entry "*) id=${1##*/} ;;
+    "cgroup directory "* | "state entry "* | "kept container "*) id=${1##*/} ;;
+    "name "*) id=${1##*-> } ;;
     *) return 0 ;;
     esac
+    id=${id%%.*}    # a kept container moved aside: <id>.<n>
     our_ids | grep -qx "$id"
 }
 

@@ -1,0 +1,271 @@
+/*
+ * sdocker_rm: remove containers that have ended.
+ *
+ *   sdocker_rm [-f] ID|NAME...
+ *
+ * A detached container keeps its directory (config, log, exit record) and
+ * its name after it ends, until it is removed here (ct_remove in
+ * containers.c does the removing).  A running container is refused, unless
+ * -f: then it is killed as sdocker_stop would kill it, without the grace
+ * period (SIGKILL through a pidfd checked against the record's start
+ * time), and removed once its sdocker_run has finished and written its
+ * exit record.  -f on a container running in a terminal only kills it:
+ * such a container keeps nothing.
+ *
+ * A container whose sdocker_run was killed ("unknown" in sdocker_ps) has
+ * no one to finish it: removing it also runs the quick sweep of the dead
+ * runs' cgroups and records (state_sweep), as the next sdocker_run would.
+ *
+ * The steps that find and kill the init are sdocker_stop.c's, repeated
+ * here in short: each tool is one file.
+ */
+#include "containers.h"
+#include "state.h"
+#include "util.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "sdocker_rm"
+/* For the init to die after SIGKILL, and for its sdocker_run to remove the
+ * cgroups (resource.c retries for up to 5 s) and write the exit record. */
+#define WAIT_MS 30000
+
+static void usage(FILE *out)
+{
+	fputs("Usage: " PROG " [OPTIONS] ID|NAME...\n"
+	      "\n"
+	      "Remove containers started with sdocker_run -d that have ended: their\n"
+	      "log, their exit record and their name.  A running one is refused\n"
+	      "unless -f is given.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -f, --force     kill a running container first (SIGKILL, no grace\n"
+	      "                  period), then remove it\n"
+	      "  -v, --verbose   trace each step as the kernel sees it\n"
+	      "  -h, --help      show this help and exit\n"
+	      "  -V, --version   show the version and exit\n"
+	      "\n"
+	      "Prints the id of each container removed.  Exit status: 0; 125 if any\n"
+	      "could not be removed (each is said).  See sdocker_rm(1).\n",
+	      out);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The live record of container id, open, if its sdocker_run holds it (it
+ * is running, or finishing); fills pid and start time.  Else -1. */
+static int held_record(const char *id, pid_t *pid, unsigned long long *starttime)
+{
+	static struct state_info st;
+	char path[PATH_MAX], text[8192];
+	ssize_t n;
+	int fd;
+
+	if (strchr(id, '.') || fmt_path(path, sizeof path, "%s/%s", SDOCKER_STATE_DIR, id) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) {
+		close(fd);
+		return -1;
+	}
+	TRACE("flock(\"%s\", LOCK_SH|LOCK_NB) = EWOULDBLOCK   (its sdocker_run holds it)", path);
+	n = read_all(fd, text, sizeof text - 1);
+	if (n <= 0 || (text[n] = '\0', state_parse(text, &st) < 0)) {
+		close(fd);
+		return -1;
+	}
+	*pid = st.pid;
+	*starttime = st.starttime;
+	return fd;
+}
+
+/* SIGKILL the init through a pidfd that is checked to be it, and wait for
+ * it to exit.  Returns 0 (dead, or gone already), or -1 (printed). */
+static int kill_init(pid_t pid, unsigned long long starttime, const char *id)
+{
+	struct pollfd p = { .events = POLLIN };
+	unsigned long long now;
+	int r;
+
+	p.fd = pidfd_open(pid, 0);
+	if (p.fd < 0) {
+		if (errno == ESRCH)
+			return 0;
+		warn("pidfd_open %d", (int)pid);
+		return -1;
+	}
+	TRACE("pidfd_open(%d, 0) = %d", (int)pid, p.fd);
+	if (proc_starttime(pid, &now) < 0 || now != starttime) {
+		close(p.fd);	/* the init is gone; its pid is another's */
+		return 0;
+	}
+	if (pidfd_send_signal(p.fd, SIGKILL, NULL, 0) < 0 && errno != ESRCH) {
+		warn("pidfd_send_signal SIGKILL to container %s", id);
+		close(p.fd);
+		return -1;
+	}
+	TRACE("pidfd_send_signal(pidfd, SIGKILL, NULL, 0)");
+	TRACE("poll(pidfd, POLLIN, %d)   (readable once it has exited)", WAIT_MS);
+	while ((r = poll(&p, 1, WAIT_MS)) < 0 && errno == EINTR)
+		;
+	close(p.fd);
+	if (r <= 0) {
+		warnx("container %s still runs %d s after SIGKILL", id, WAIT_MS / 1000);
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait for its sdocker_run to let go of the record: cgroups removed, exit
+ * record written. */
+static int monitor_done(int recfd, const char *id)
+{
+	long long deadline = now_ms() + WAIT_MS;
+	struct timespec pause = { 0, 5 * 1000 * 1000 };
+
+	while (flock(recfd, LOCK_SH | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			warn("flock the record of container %s", id);
+			return -1;
+		}
+		if (now_ms() > deadline) {
+			warnx("container %s: its sdocker_run has not finished after %d s", id,
+			      WAIT_MS / 1000);
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+	TRACE("flock(record, LOCK_SH|LOCK_NB) = 0   (its sdocker_run has finished)");
+	return 0;
+}
+
+/* Is the kept directory at its path still the one opened as dirfd?  (A new
+ * container with the same id moves an ended one aside to <id>.<n>.) */
+static int same_dir(int dirfd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(dirfd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino
+	       && a.st_dev == b.st_dev;
+}
+
+static int rm_one(const char *ref, int force)
+{
+	char id[CT_ID_MAX], dir[PATH_MAX];
+	unsigned long long starttime = 0;
+	int dirfd = -1, recfd, ended, rc = -1;
+	pid_t pid = 0;
+
+	if (ct_resolve(ref, id, sizeof id) < 0) {
+		warnx("no such container: '%s'", ref);
+		return -1;
+	}
+	if (ct_dir(id, dir, sizeof dir) == 0)
+		dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ended = dirfd >= 0 && faccessat(dirfd, "exit", F_OK, 0) == 0;
+	recfd = held_record(id, &pid, &starttime);
+	if (recfd >= 0) {
+		/* Running, unless its exit record is written and its
+		 * sdocker_run is about to let go. */
+		if (!ended && !force) {
+			warnx("container %s is running: stop it first (sdocker_stop %s), or use -f", id,
+			      ref);
+			goto out;
+		}
+		if (!ended && kill_init(pid, starttime, id) < 0)
+			goto out;
+		if (monitor_done(recfd, id) < 0)
+			goto out;
+	}
+	if (dirfd >= 0) {
+		if (!same_dir(dirfd, dir)) {
+			/* Removed by --rm, or moved aside for a new container. */
+			if (access(dir, F_OK) == 0) {
+				warnx("container %s: its directory changed hands meanwhile; nothing "
+				      "removed", id);
+				goto out;
+			}
+		} else if (ct_remove(id) < 0) {
+			goto out;
+		}
+		/* Its sdocker_run was killed: the cgroups and record it left
+		 * are the sweep's. */
+		if (recfd < 0 && !ended)
+			state_sweep(0, 0);
+	}
+	printf("%s\n", id);
+	rc = 0;
+out:
+	if (recfd >= 0)
+		close(recfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, force = 0, rc = 0;
+
+	open_std_fds();
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+fvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			force = 1;
+			break;
+		case 'v':
+			trace_enabled = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf(PROG " " SDOCKER_VERSION "\n");
+			return 0;
+		default:
+			bad_option(argv, longopts);
+		}
+	}
+	if (optind >= argc)
+		bad_usage("missing container ID or NAME");
+	if (geteuid() != 0)
+		errx(EXIT_SDOCKER, "must be run as root (the containers in %s are root's)",
+		     ct_lib_dir());
+	/* Each one, as docker does: one that cannot be removed is said and
+	 * the others still are. */
+	for (int i = optind; i < argc; i++) {
+		if (rm_one(argv[i], force) < 0)
+			rc = EXIT_SDOCKER;
+		fflush(stdout);
+	}
+	return rc;
+}
