@@ -22,7 +22,7 @@ MANDIR  ?= $(PREFIX)/share/man
 TOOLS    := sdocker_run sdocker_exec
 PAYLOADS := cpu-test memory-test
 COMMON   := util.o
-RUN_OBJS := sdocker_run.o container.o containers.o image.o ipc.o json.o net.o netlink.o resource.o security.o sha256.o state.o tar.o tty.o $(COMMON)
+RUN_OBJS := sdocker_run.o container.o containers.o image.o ipc.o json.o net.o netlink.o resource.o security.o sha256.o state.o tar.o tty.o userns.o $(COMMON)
 EXEC_OBJS := sdocker_exec.o container.o containers.o resource.o security.o state.o tty.o $(COMMON)
 HEADERS  := $(wildcard *.h)
 

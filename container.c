@@ -69,34 +69,6 @@ int container_private_mounts(void)
 	return 0;
 }
 
-int container_enter_rootfs(const char *rootfs, const char *overlay)
-{
-	/* pivot_root(2) needs the new root to be a mount point: the overlay
-	 * mounted there, or ROOTFS bound onto itself. */
-	if (overlay) {
-		TRACE("mount(\"overlay\", \"%s\", \"overlay\", 0, \"%s\")", rootfs, overlay);
-		if (mount("overlay", rootfs, "overlay", 0, overlay) < 0)
-			return step_failed("mount overlay on %s (%s)", rootfs, overlay);
-	} else {
-		TRACE("mount(\"%s\", \"%s\", NULL, MS_BIND|MS_REC, NULL)", rootfs, rootfs);
-		if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return step_failed("bind mount %s onto itself", rootfs);
-	}
-	if (chdir(rootfs) < 0)
-		return step_failed("chdir %s", rootfs);
-	/* pivot_root(".", ".") stacks the old root on top of the new one, so no
-	 * directory for it has to exist in (or be left in) the rootfs; the
-	 * umount2 then detaches it.  See the NOTES of pivot_root(2). */
-	TRACE("chdir(\"%s\") ; pivot_root(\".\", \".\") ; umount2(\".\", MNT_DETACH)", rootfs);
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return step_failed("pivot_root %s", rootfs);
-	if (umount2(".", MNT_DETACH) < 0)
-		return step_failed("umount2 old root");
-	if (chdir("/") < 0)
-		return step_failed("chdir /");
-	return 0;
-}
-
 /* A mount target in the new root must be a real directory of the rootfs:
  * never a symlink, which a rootfs could point anywhere (crun refuses them
  * too). */
@@ -218,9 +190,67 @@ static const struct {
 	{ "pts/ptmx", "/dev/ptmx" },	{ "/proc/kcore", "/dev/core" },
 };
 
-int container_mount_pseudo_fs(int make_targets)
+/* proc and sysfs under root ("" once pivoted).  proc must be mounted from
+ * inside the new PID namespace (we are its init) so that it shows the
+ * container's processes only; sysfs read-only, as docker does: a writable
+ * /sys lets root in the container retune the host's devices and kernel. */
+static int mount_proc_sys(const char *root, int make_targets)
 {
 	const unsigned long common = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char proc[PATH_MAX], sys[PATH_MAX];
+
+	if (fmt_path(proc, sizeof proc, "%s/proc", root) < 0 || fmt_path(sys, sizeof sys, "%s/sys", root) < 0) {
+		errno = ENAMETOOLONG;
+		return step_failed("mount targets in %s", root);
+	}
+	/* An image's layers may lack them; a rootfs directory must have them
+	 * (sdocker does not write into it). */
+	if (make_targets && root[0] == '\0' && (make_target("/proc", 0) < 0 || make_target("/sys", 0) < 0))
+		return -1;
+	if (make_targets && root[0] && ((mkdir(proc, 0555) < 0 && errno != EEXIST)
+					|| (mkdir(sys, 0555) < 0 && errno != EEXIST)))
+		return step_failed("mkdir %s or %s", proc, sys);
+	if (plain_dir(proc) < 0 || plain_dir(sys) < 0)
+		return -1;
+	return do_mount("proc", proc, "proc", common, NULL) < 0
+	       || do_mount("sysfs", sys, "sysfs", common | MS_RDONLY, NULL) < 0 ? -1 : 0;
+}
+
+int container_enter_rootfs(const char *rootfs, const char *overlay, int userns, int make_targets)
+{
+	/* pivot_root(2) needs the new root to be a mount point: the overlay
+	 * mounted there, or ROOTFS bound onto itself. */
+	if (overlay) {
+		TRACE("mount(\"overlay\", \"%s\", \"overlay\", 0, \"%s\")", rootfs, overlay);
+		if (mount("overlay", rootfs, "overlay", 0, overlay) < 0)
+			return step_failed("mount overlay on %s (%s)", rootfs, overlay);
+	} else {
+		TRACE("mount(\"%s\", \"%s\", NULL, MS_BIND|MS_REC, NULL)", rootfs, rootfs);
+		if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return step_failed("bind mount %s onto itself", rootfs);
+	}
+	/* In a user namespace the kernel mounts a new proc or sysfs only
+	 * where one of the host's is fully visible in the mount namespace
+	 * (mount_too_revealing()): before the old root goes. */
+	if (userns && mount_proc_sys(rootfs, make_targets) < 0)
+		return -1;
+	if (chdir(rootfs) < 0)
+		return step_failed("chdir %s", rootfs);
+	/* pivot_root(".", ".") stacks the old root on top of the new one, so no
+	 * directory for it has to exist in (or be left in) the rootfs; the
+	 * umount2 then detaches it.  See the NOTES of pivot_root(2). */
+	TRACE("chdir(\"%s\") ; pivot_root(\".\", \".\") ; umount2(\".\", MNT_DETACH)", rootfs);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return step_failed("pivot_root %s", rootfs);
+	if (umount2(".", MNT_DETACH) < 0)
+		return step_failed("umount2 old root");
+	if (chdir("/") < 0)
+		return step_failed("chdir /");
+	return 0;
+}
+
+int container_mount_pseudo_fs(int make_targets, int userns)
+{
 	char path[64];
 
 #ifdef SDOCKER_BENCH_BARE
@@ -228,34 +258,31 @@ int container_mount_pseudo_fs(int make_targets)
 	 * proc alone, as the benchmark's floor mounts, so that the benchmark
 	 * can tell the cost of sys, dev and devpts from sdocker's own. */
 	(void)path;
-	return do_mount("proc", "/proc", "proc", common, NULL);
+	(void)userns;
+	(void)make_targets;
+	return do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 #endif
 	/* The nodes are for everyone (0666) and /dev/shm is sticky and world
 	 * writable: the caller's umask must not trim them.  container_exec()
 	 * sets the command's umask. */
 	umask(0);
-	/* An image's layers may lack them; a rootfs directory must have them
-	 * (sdocker does not write into it). */
-	if (make_targets && (make_target("/proc", 0) < 0 || make_target("/sys", 0) < 0
-			     || make_target("/dev", 0) < 0))
+	if ((make_targets && make_target("/dev", 0) < 0) || plain_dir("/dev") < 0)
 		return -1;
-	if (plain_dir("/proc") < 0 || plain_dir("/sys") < 0 || plain_dir("/dev") < 0)
-		return -1;
-	/* proc must be mounted from inside the new PID namespace (we are its
-	 * init) so that it shows the container's processes only. */
-	if (do_mount("proc", "/proc", "proc", common, NULL) < 0
-	    /* Read-only, as docker does: a writable /sys lets root in the
-	     * container retune the host's devices and kernel. */
-	    || do_mount("sysfs", "/sys", "sysfs", common | MS_RDONLY, NULL) < 0
+	/* In a user namespace proc and sysfs are mounted already (see
+	 * container_enter_rootfs). */
+	if ((!userns && mount_proc_sys("", make_targets) < 0)
 	    || do_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
 			"mode=755,size=65536k") < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof dev_nodes / sizeof dev_nodes[0]; i++) {
+	/* In a user namespace mknod is refused: the nodes are the host's,
+	 * bound later (the caller's --bind list). */
+	for (size_t i = 0; !userns && i < sizeof dev_nodes / sizeof dev_nodes[0]; i++) {
 		fmt_path(path, sizeof path, "/dev/%s", dev_nodes[i].name);
 		if (mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)) < 0)
 			return step_failed("mknod %s", path);
 	}
-	TRACE("mknod /dev/{null,zero,full,random,urandom,tty} ; symlink /dev/{fd,stdin,stdout,stderr,ptmx}");
+	TRACE("%s /dev/{null,zero,full,random,urandom,tty} ; symlink /dev/{fd,stdin,stdout,stderr,ptmx}",
+	      userns ? "bind the host's" : "mknod");
 	for (size_t i = 0; i < sizeof dev_links / sizeof dev_links[0]; i++) {
 		if (symlink(dev_links[i].target, dev_links[i].name) < 0)
 			return step_failed("symlink %s", dev_links[i].name);
@@ -266,8 +293,11 @@ int container_mount_pseudo_fs(int make_targets)
 		return step_failed("mkdir /dev/shm");
 	/* newinstance: the container gets its own pty numbering, and the
 	 * host's ptys are not visible in it. */
+	/* gid=5 (tty) exists in a user namespace only where the caller's
+	 * subordinate ids are mapped; ptys then belong to the caller's group. */
 	return do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-			"newinstance,ptmxmode=0666,mode=0620,gid=5");
+			userns ? "newinstance,ptmxmode=0666,mode=0620"
+			       : "newinstance,ptmxmode=0666,mode=0620,gid=5");
 }
 
 int container_open_binds(struct container_mount *m, int n)

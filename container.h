@@ -22,7 +22,7 @@ int container_private_mounts(void);
 
 /* Make ROOTFS a mount point (the overlay with these options mounted on it,
  * or ROOTFS bound onto itself), pivot_root into it, detach the old root. */
-int container_enter_rootfs(const char *rootfs, const char *overlay);
+int container_enter_rootfs(const char *rootfs, const char *overlay, int userns, int make_targets);
 
 /* What --bind and --tmpfs ask for. */
 enum { CONTAINER_BIND, CONTAINER_TMPFS };
@@ -56,7 +56,7 @@ int container_workdir(const char *dir);
 int container_read_only_root(void);
 /* proc, sysfs (read-only), a tmpfs /dev with the usual nodes and links,
  * and a new devpts instance on /dev/pts. */
-int container_mount_pseudo_fs(int make_targets);
+int container_mount_pseudo_fs(int make_targets, int userns);
 /* A cgroup namespace whose root is the caller's cgroups: call it once in
  * them.  container_mount_cgroups() then mounts, read-only, the list that
  * cg_ns_mounts() made, at /sys/fs/cgroup (after /sys is mounted). */

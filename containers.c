@@ -22,17 +22,27 @@
 
 const char *ct_lib_dir(void)
 {
-	const char *env = getenv("SDOCKER_LIB_DIR");
-
-	return env && env[0] == '/' ? env : SDOCKER_LIB_DIR;
+	return sdocker_lib_dir();
 }
 
 /* <lib>/<sub>, made with its parents (0700: what containers print is
  * theirs, not every user's). */
 static int lib_subdir(const char *sub, char *buf, size_t size)
 {
-	if (fmt_path(buf, size, "%s/%s", ct_lib_dir(), sub) < 0)
+	char parent[PATH_MAX];
+
+	if (fmt_path(buf, size, "%s/%s", ct_lib_dir(), sub) < 0
+	    || fmt_path(parent, sizeof parent, "%s", ct_lib_dir()) < 0)
 		return -1;
+	/* Its parents too: a user's ~/.local/share may not exist yet. */
+	for (char *p = parent + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+			warn("mkdir %s", parent);
+			return -1;
+		}
+		*p = '/';
+	}
 	if (mkdir(ct_lib_dir(), 0700) < 0 && errno != EEXIST) {
 		warn("mkdir %s", ct_lib_dir());
 		return -1;
@@ -382,8 +392,8 @@ int ct_overlay_prepare(const char *id, const struct ct_overlay_spec *spec, struc
 	if (ct_dir(id, dir, sizeof dir) < 0 || fmt_path(ov->target, sizeof ov->target, "%s/merged", dir) < 0
 	    || fmt_path(upper, sizeof upper, "%s/upper", keep ? keep : dir) < 0
 	    || fmt_path(work, sizeof work, "%s/work", keep ? keep : dir) < 0
-	    || fmt_path(ov->opts, sizeof ov->opts, "lowerdir=%s,upperdir=%s,workdir=%s", spec->lower,
-			upper, work) < 0) {
+	    || fmt_path(ov->opts, sizeof ov->opts, "lowerdir=%s,upperdir=%s,workdir=%s%s",
+			spec->lower, upper, work, spec->userxattr ? ",userxattr" : "") < 0) {
 		warnx("the overlay of container %s: its paths are too long", id);
 		return -1;
 	}

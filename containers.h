@@ -96,6 +96,7 @@ struct ct_overlay_spec {
 	const char *lower;		/* "top:...:bottom", overlayfs's lowerdir */
 	const char *keep;		/* --overlay=DIR: upper and work in DIR, kept */
 	int kept;			/* a detached container: its directory stays */
+	int userxattr;			/* in a user namespace: whiteouts as user.* xattrs */
 };
 struct ct_overlay {
 	char opts[PATH_MAX * 4];	/* "lowerdir=...,upperdir=...,workdir=..." */

@@ -81,9 +81,7 @@ static const char *const layer_types[] = {
 
 const char *image_store_dir(void)
 {
-	const char *env = getenv("SDOCKER_LIB_DIR");
-
-	return env && env[0] == '/' ? env : SDOCKER_LIB_DIR;
+	return sdocker_lib_dir();
 }
 
 static int store_path(char *buf, size_t size, const char *fmt, ...)
@@ -2563,8 +2561,7 @@ static int collect(void (*deleted)(const char *hex, void *arg), void *arg)
  * directory, for the tests.  Returns the container's id, 0, or -1. */
 static long image_in_use(const char *ref)
 {
-	const char *env = getenv("SDOCKER_STATE_DIR");
-	const char *dir = env && env[0] == '/' ? env : SDOCKER_STATE_DIR;
+	const char *dir = sdocker_state_dir();
 	char want[IMAGE_REF_MAX + 8];
 	struct dirent *de;
 	DIR *d = opendir(dir);

@@ -287,6 +287,166 @@ int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct)
 	return 0;
 }
 
+/* Are any of these controllers on a v1 hierarchy here? */
+static int on_v1(unsigned ctrls)
+{
+	struct cgroup cg;
+
+	cg_clear(&cg);
+	if (read_mounts(&cg) < 0)
+		return 0;
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if ((ctrls & BIT(c)) && cg.mnt[c].version == 1)
+			return 1;
+	}
+	return 0;
+}
+
+/* The topmost cgroup v2 directory above (and including) our own that the
+ * caller owns: the root of what was delegated to it.  Into top. */
+static int delegated_root(const char *mnt, char *top, size_t size)
+{
+	char self[4096], path[PATH_MAX];
+	const char *rel;
+	struct stat sb;
+	uid_t uid = getuid();
+
+	if (read_file("/proc/self/cgroup", self, sizeof self) < 0)
+		return -1;
+	rel = strstr(self, "0::");
+	if (rel == NULL || (rel != self && rel[-1] != '\n'))
+		return -1;
+	rel += 3;
+	if (fmt_path(path, sizeof path, "%s%.*s", mnt, (int)strcspn(rel, "\n"), rel) < 0
+	    || stat(path, &sb) < 0 || sb.st_uid != uid)
+		return -1;
+	for (;;) {
+		char *slash = strrchr(path, '/');
+		struct stat up;
+
+		snprintf(top, size, "%s", path);
+		if (slash == NULL || (size_t)(slash - path) <= strlen(mnt))
+			return 0;
+		*slash = '\0';
+		if (stat(path, &up) < 0 || up.st_uid != uid)
+			return 0;
+	}
+}
+
+/* Only our own process in dir: move it into a leaf of its own,
+ * dir/sdocker.launch (kept for the next run), so that dir may give
+ * controllers to its children (the no-internal-process rule).  Returns 0,
+ * 1 when other processes are there, -1 on an error (printed). */
+static int leave_for_leaf(const char *dir)
+{
+	char procs[4096], path[PATH_MAX], leaf[PATH_MAX];
+	uint64_t pid;
+
+	if (fmt_path(path, sizeof path, "%s/cgroup.procs", dir) < 0
+	    || read_file(path, procs, sizeof procs) < 0)
+		return -1;
+	if (procs[0] == '\0')
+		return 0;
+	if (strchr(procs, '\n') || parse_u64(procs, 1, INT32_MAX, &pid) < 0
+	    || (pid_t)pid != getpid())
+		return 1;
+	if (fmt_path(leaf, sizeof leaf, "%s/sdocker.launch", dir) < 0)
+		return -1;
+	if (mkdir(leaf, 0755) < 0 && errno != EEXIST) {
+		warn("mkdir %s", leaf);
+		return -1;
+	}
+	TRACE("write %s/cgroup.procs = 0   (a leaf of its own: %s may then give controllers "
+	      "to children)", leaf, dir);
+	if (fmt_path(path, sizeof path, "%s/cgroup.procs", leaf) < 0 || write_file(path, "0") < 0) {
+		warn("write %s/cgroup.procs", leaf);
+		return -1;
+	}
+	return 0;
+}
+
+int cg_init_delegated(struct cgroup *cg, const struct cg_limits *lim, unsigned asked)
+{
+	char v2[PATH_MAX] = "", line[4096], mnt[PATH_MAX], top[PATH_MAX], path[PATH_MAX + 32];
+	unsigned have = 0, need;
+	int version, busy;
+	unsigned ctrls;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	cg_clear(cg);
+	while (f && fgets(line, sizeof line, f)) {
+		if (cg_parse_mountinfo_line(line, mnt, sizeof mnt, &version, &ctrls) == 1
+		    && version == 2 && v2[0] == '\0')
+			strcpy(v2, mnt);
+	}
+	if (f)
+		fclose(f);
+	if (v2[0] && delegated_root(v2, top, sizeof top) == 0
+	    && fmt_path(path, sizeof path, "%s/cgroup.controllers", top) == 0
+	    && read_file(path, line, sizeof line) >= 0) {
+		have = ctrl_bits_from_list(line);
+		if (have & BIT(CG_CPU))
+			have |= BIT(CG_CPUACCT);
+	}
+	need = asked & ~have;
+	if (need) {
+		char names[128] = "";
+
+		for (int c = 0; c < CG_NCTRL; c++) {
+			if (need & BIT(c))
+				snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+					 names[0] ? ", " : "", cg_ctrl_names[c]);
+		}
+		if (!v2[0] || on_v1(need))
+			warnx("the limits need cgroup v2 to run without root (%s %s on cgroup v1 here, "
+			      "which is never delegated to users); run without limits, or as root", names,
+			      strchr(names, ',') ? "are" : "is");
+		else if (!top[0] || !have)
+			warnx("the limits need a cgroup v2 subtree delegated to you, and yours is not "
+			      "(%s); under systemd: systemd-run --user --scope -p Delegate=yes "
+			      "sdocker_run ..., or a Delegate= drop-in for user@.service", names);
+		else
+			warnx("the limits need the %s controller%s, which %s does not give you "
+			      "(cgroup.controllers: %s); under systemd: a Delegate= drop-in for "
+			      "user@.service naming %s", names, strchr(names, ',') ? "s" : "", top,
+			      line[0] ? line : "none", names);
+		return -1;
+	}
+	if (!have) {
+		TRACE("no cgroup v2 subtree delegated to uid %u: no cgroups, no limits",
+		      (unsigned)getuid());
+		return 0;
+	}
+	busy = leave_for_leaf(top);
+	if (busy < 0)
+		return -1;
+	if (busy) {
+		if (asked) {
+			warnx("%s holds other processes than sdocker_run (your shell?): cgroup v2 "
+			      "gives controllers only to the children of a cgroup without processes; "
+			      "run it in a cgroup of its own (systemd-run --user --scope sdocker_run ...)",
+			      top);
+			return -1;
+		}
+		TRACE("%s holds other processes: no cgroups of its own for the container", top);
+		return 0;
+	}
+	TRACE("cgroup v2 subtree delegated to uid %u: %s (controllers: %s)", (unsigned)getuid(), top,
+	      line);
+	/* The delegated subtree plays the part of the mount: the container's
+	 * directory is top/sdocker/<id>. */
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if ((have & BIT(c)) && set_mount(cg, c, top, 2) < 0)
+			return -1;
+	}
+	cg->want = (BIT(CG_MEMORY) | BIT(CG_CPU) | BIT(CG_CPUACCT)) & have;
+	if (lim->pids >= 0 && (have & BIT(CG_PIDS)))
+		cg->want |= BIT(CG_PIDS);
+	if (lim->cpuset_cpus)
+		cg->want |= BIT(CG_CPUSET);
+	return 0;
+}
+
 int cg_open_join(char dirs[][PATH_MAX], int n, int *fds)
 {
 	for (int i = 0; i < n; i++) {

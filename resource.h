@@ -100,6 +100,16 @@ struct cgroup {
  * Prints and returns -1 when a needed controller is not mounted. */
 int cg_init(struct cgroup *cg, const struct cg_limits *lim, int want_cpuacct);
 
+/* The same for a caller without root: the controllers of the cgroup v2
+ * subtree delegated to it (the topmost directory above its own cgroup that
+ * it owns), where the container's directory is made.  `asked` (bits of
+ * enum cg_ctrl) are the controllers the user's limits need: one that
+ * cannot be had is one line naming what is missing and how to get it, and
+ * -1.  With none asked and nothing delegated, it leaves cg empty (no
+ * cgroups) and returns 0.  Moves the caller into a leaf of its own when it
+ * is alone in that subtree's root. */
+int cg_init_delegated(struct cgroup *cg, const struct cg_limits *lim, unsigned asked);
+
 /* An empty struct: nothing found, nothing made.  cg_read_stats() and
  * cg_destroy() do nothing on it.  (cg_init() starts with it.) */
 void cg_clear(struct cgroup *cg);

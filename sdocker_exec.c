@@ -167,8 +167,10 @@ static void parse_args(int argc, char **argv, struct target *t)
 	if (optind < argc && argv[optind][0] == '\0')
 		bad_usage("COMMAND is an empty string");
 	t->argv = optind < argc ? argv + optind : default_cmd;
-	if (geteuid() != 0)
-		errx(EXIT_SDOCKER, "must be run as root (it joins another process's namespaces)");
+	/* Without root, the caller's own containers (their records are in its
+	 * own directory), whose user namespace it joins first. */
+	sdocker_state_dir();
+	sdocker_lib_dir();
 }
 
 /* Run from a sealed copy of our own binary in memory, unless we already
@@ -222,17 +224,24 @@ static void check_alive(const struct target *t, const char *when)
 
 static void read_record(struct target *t)
 {
+	int saved;
+
 	if (state_read(t->id, &t->st) == 0)
 		return;
-	if (errno == ENOENT && kill(t->id, 0) < 0 && errno == ESRCH)
+	saved = errno;
+	if (saved == ENOENT && kill(t->id, 0) < 0 && errno == ESRCH)
 		errx(EXIT_SDOCKER, "no running container with id %d", (int)t->id);
-	if (errno == ENOENT || errno == ESRCH)
+	if (saved == ENOENT && geteuid() != 0)
+		errx(EXIT_SDOCKER, "process %d is not one of your containers (no record %s/%d; "
+		     "another user's cannot be joined)", (int)t->id, sdocker_state_dir(), (int)t->id);
+	if (saved == ENOENT)
 		errx(EXIT_SDOCKER, "process %d is not an sdocker container (no record %s/%d)",
-		     (int)t->id, SDOCKER_STATE_DIR, (int)t->id);
-	if (errno == EINVAL)
-		errx(EXIT_SDOCKER, "the record %s/%d is not an sdocker record", SDOCKER_STATE_DIR,
+		     (int)t->id, sdocker_state_dir(), (int)t->id);
+	if (saved == EINVAL)
+		errx(EXIT_SDOCKER, "the record %s/%d is not an sdocker record", sdocker_state_dir(),
 		     (int)t->id);
-	err(EXIT_SDOCKER, "read the record %s/%d", SDOCKER_STATE_DIR, (int)t->id);
+	errno = saved;
+	err(EXIT_SDOCKER, "read the record %s/%d", sdocker_state_dir(), (int)t->id);
 }
 
 /* The ROOTFS argument, when given: it must name the container's root.  An
@@ -261,7 +270,7 @@ static void find_container(struct target *t)
 	check_alive(t, "before it could be joined");
 	if (!t->st.have_policy)
 		errx(EXIT_SDOCKER, "the record %s/%d names no security policy for the command "
-		     "(an older sdocker_run wrote it)", SDOCKER_STATE_DIR, (int)t->id);
+		     "(an older sdocker_run wrote it)", sdocker_state_dir(), (int)t->id);
 	/* No masks: those are mounts, and the command joins them. */
 	sec_policy_default(&t->policy);
 	t->policy.caps = t->st.caps;

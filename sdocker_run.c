@@ -30,6 +30,7 @@
 #include "ipc.h"
 #include "net.h"
 #include "resource.h"
+#include "userns.h"
 #include "security.h"
 #include "state.h"
 #include "tty.h"
@@ -60,7 +61,7 @@
 /* Room for "@<pid>" after the name: pids have at most 7 digits (4194304). */
 #define HOSTNAME_MAX_LEN 56
 #define SETUP_TIMEOUT_MS 60000
-#define MAX_MOUNTS 16
+#define MAX_MOUNTS 32
 /* The namespaces sdocker_run clones into.  The child makes its network
  * namespace itself, first thing (see child_main); its IPC namespace is the
  * one ipc_create() made (see ipc.c). */
@@ -99,6 +100,7 @@ struct options {
 	int overlay;			/* --overlay */
 	const char *overlay_dir;	/* --overlay=DIR (absolute) */
 	int read_only;			/* --read-only */
+	int pids_asked;			/* --pids-limit given (not the default) */
 	struct net_config net;		/* --net, --subnet, --publish */
 	int net_fd;			/* --net container:X: its network namespace */
 	char net_fd_path[64];
@@ -283,6 +285,7 @@ static void set_pids(struct options *o, const struct opt *op, const char *arg)
 		o->lim.pids = -1;
 	else
 		o->lim.pids = (int64_t)number_arg(op, arg);
+	o->pids_asked = 1;
 }
 
 /* --cap-add and --cap-drop, docker's names: CAP_ optional, any case, ALL. */
@@ -314,9 +317,17 @@ static void set_security_opt(struct options *o, const struct opt *op, const char
 
 static void set_name(struct options *o, const struct opt *op, const char *arg)
 {
-	if (!ct_name_valid(arg))
-		bad_usage("--%s '%.70s': a name is 1..63 of A-Z a-z 0-9 _ . -, starting with a letter "
-			  "or digit, and not all digits", op->name, arg);
+	char shown[72];
+
+	if (!ct_name_valid(arg)) {
+		/* Control characters as '?': the error stays on one line. */
+		snprintf(shown, sizeof shown, "%s", arg);
+		for (char *p = shown; *p; p++)
+			if ((unsigned char)*p < ' ' || *p == 127)
+				*p = '?';
+		bad_usage("--%s '%s': a name is 1..63 of A-Z a-z 0-9 _ . -, starting with a letter "
+			  "or digit, and not all digits", op->name, shown);
+	}
 	o->name = arg;
 }
 
@@ -561,6 +572,11 @@ static void finish_policy(struct options *o)
 	if (o->nnp_opt >= 0)
 		o->sec.no_new_privs = o->nnp_opt;
 	sec_caps_edit(&o->sec.caps, o->cap_add, o->cap_drop);
+	/* Without root, no device rules (they need root on the host), and
+	 * none needed: a user namespace cannot make device nodes, and the
+	 * container's /dev holds binds of the host's harmless ones. */
+	if (userns_rootless)
+		o->sec.devices = 0;
 	o->lim.devices_allow = o->sec.devices ? sec_devices_v1_allow : NULL;
 }
 
@@ -573,6 +589,9 @@ static void check_net(struct options *o)
 
 	if (o->net.mode != NET_MODE_BRIDGE && (o->net.have_subnet || o->net.npublish))
 		bad_usage("--subnet and --publish go with --net bridge");
+	if (o->net.mode == NET_MODE_BRIDGE && userns_rootless)
+		errx(EXIT_SDOCKER, "--net bridge needs root: it makes links and firewall rules in the "
+		     "host's network namespace (without root: --net none or --net host)");
 	if (o->net.mode != NET_MODE_CONTAINER)
 		return;
 	if (ct_resolve(o->net.container, id, sizeof id) < 0 || parse_u64(id, 1, INT32_MAX, &pid) < 0
@@ -583,6 +602,22 @@ static void check_net(struct options *o)
 	o->net_fd = open(o->net_fd_path, O_RDONLY | O_CLOEXEC);
 	if (o->net_fd < 0)
 		err(EXIT_SDOCKER, "--net container:%s: open %s", o->net.container, o->net_fd_path);
+}
+
+/* Without root, /dev's nodes are the host's, bound (a user namespace may
+ * not mknod): the same harmless ones a container gets otherwise. */
+static void host_device_binds(struct options *o)
+{
+	static char *const nodes[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+				       "/dev/urandom", "/dev/tty" };
+	static const struct opt dev = { "bind", 0, 0, NULL, 0, 0, 0 };
+
+	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		struct container_mount *m = new_mount(o, &dev, CONTAINER_BIND);
+
+		m->src = nodes[i];
+		m->dst = nodes[i];
+	}
 }
 
 /* --read-only keeps a writable /tmp, as podman does, unless --tmpfs put
@@ -657,8 +692,6 @@ static void root_arg(struct options *o, const char *arg)
 		check_rootfs(arg, o->rootfs);
 		return;
 	}
-	if (geteuid() != 0)
-		return;		/* the root check says so next */
 	if (image_open(arg, &o->img) < 0)
 		exit(EXIT_SDOCKER);
 	o->image = o->img.ref;
@@ -728,9 +761,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 			bad_option(argv, longopts);
 		opts[i].set(o, &opts[i], optarg);
 	}
+	/* Without root: a user namespace of its own (userns.c), and the
+	 * caller's own records and state (decided now, before it is root in
+	 * there). */
+	userns_rootless = geteuid() != 0;
+	sdocker_state_dir();
+	sdocker_lib_dir();
 	finish_policy(o);
-	if (geteuid() != 0)
-		errx(EXIT_SDOCKER, "must be run as root (it creates namespaces and cgroups)");
 	if (o->cleanup) {
 		if (optind != argc)
 			bad_usage("--cleanup takes no ROOTFS or command");
@@ -747,6 +784,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	check_name_free(o->name);
 	check_net(o);
 	read_only_tmp(o);
+	if (userns_rootless)
+		host_device_binds(o);
 	if (o->demo && optind < argc)
 		bad_usage("--%s-test runs its own command; drop '%s'",
 			  o->demo == cpu_test_cmd ? "cpu" : "memory", argv[optind]);
@@ -985,8 +1024,9 @@ static int child_setup(struct run *r, int netns_ok)
 	    || container_private_mounts() < 0
 	    || (add_etc_binds(r), container_open_binds(r->o.mounts, r->o.nmounts) < 0)	/* host paths */
 	    || container_enter_rootfs(h->overlay_target[0] ? h->overlay_target : r->o.rootfs,
-				      h->overlay_target[0] ? h->overlay_opts : NULL) < 0	/* pivot_root */
-	    || container_mount_pseudo_fs(r->o.image != NULL) < 0	/* proc, sys, dev, dev/pts */
+				      h->overlay_target[0] ? h->overlay_opts : NULL, userns_rootless,
+				      r->o.image != NULL) < 0	/* pivot_root */
+	    || container_mount_pseudo_fs(r->o.image != NULL, userns_rootless) < 0	/* proc, sys, dev, dev/pts */
 	    || container_mount_cgroups(h->cgroup_mounts) < 0	/* its own, read-only */
 	    || container_mount_extra(r->o.mounts, r->o.nmounts) < 0	/* --bind, --tmpfs */
 	    || (r->o.sec.mask_paths && sec_mask_paths() < 0)	/* /proc and /sys leaks */
@@ -1233,7 +1273,7 @@ static int overlay(struct run *r, int create)
 {
 	struct handoff *h = r->ch.shm;
 	struct ct_overlay_spec spec = { r->o.lower ? r->o.lower : r->o.rootfs, r->o.overlay_dir,
-					r->o.detach };
+					r->o.detach, userns_rootless };
 
 	if (ct_overlay_prepare(r->id, &spec, &r->ov, create) < 0)
 		return -1;
@@ -1307,6 +1347,28 @@ static int claim(struct run *r)
 	return 0;
 }
 
+/* Where the container's cgroups go: the hierarchies as mounted (root), or
+ * the subtree delegated to the caller (rootless), with the controllers
+ * its own limits need (the default pids limit is not one of them: where
+ * it cannot be had, it is let go). */
+static int find_cgroups(struct run *r)
+{
+	const struct cg_limits *l = &r->o.lim;
+	unsigned asked = 0;
+
+	if (!userns_rootless)
+		return cg_init(&r->cg, l, 1);
+	if (l->memory >= 0 || l->swappiness >= 0)
+		asked |= 1u << CG_MEMORY;
+	if (l->cpu_quota >= 0 || l->cpu_period >= 0 || l->cpu_shares >= 0)
+		asked |= 1u << CG_CPU;
+	if (r->o.pids_asked && l->pids >= 0)
+		asked |= 1u << CG_PIDS;
+	if (l->cpuset_cpus)
+		asked |= 1u << CG_CPUSET;
+	return cg_init_delegated(&r->cg, l, asked);
+}
+
 /* The record comes before the cgroups: if we are killed between the two,
  * the sweep still knows which directories were ours.  The shared state lock
  * keeps a sweep from judging us while we are half made.  (The clone3 path
@@ -1326,7 +1388,7 @@ static int record_and_cgroups(struct run *r)
 	/* The hierarchies, unless the clone3 path needed them before the
 	 * clone: reading mountinfo is the dearest part of this step, and the
 	 * child is busy with its network namespace meanwhile. */
-	if (!r->cg_found && cg_init(&r->cg, &r->o.lim, 1) < 0)
+	if (!r->cg_found && find_cgroups(r) < 0)
 		return -1;
 	if (r->state_lock < 0)
 		r->state_lock = state_lock(LOCK_SH);
@@ -1808,11 +1870,15 @@ int main(int argc, char **argv)
 	/* On a pure v2 host the child is born in its cgroup (clone3), which
 	 * needs the hierarchy before the clone.  Elsewhere it is found in step
 	 * 4, while the child makes its network namespace. */
-	if (cg_v2_likely()) {
-		if (cg_init(&r.cg, &r.o.lim, 1) < 0)
+	if (userns_rootless || cg_v2_likely()) {
+		if (find_cgroups(&r) < 0)
 			goto out_tty;
 		r.cg_found = 1;
 	}
+	/* Without root, every namespace from here on is made inside a user
+	 * namespace of the caller's, where it is root. */
+	if (userns_rootless && userns_enter() < 0)
+		goto out_tty;
 	if (ipc_create(&r.ch, sizeof(struct handoff)) < 0)	/* 2 */
 		goto out_tty;
 	if (pending_signal) {	/* before anything runs: just stop */

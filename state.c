@@ -43,9 +43,9 @@
 
 static int ensure_dir(void)
 {
-	if (mkdir(SDOCKER_STATE_DIR, 0700) == 0 || errno == EEXIST)
+	if (mkdir(sdocker_state_dir(), 0700) == 0 || errno == EEXIST)
 		return 0;
-	warn("mkdir %s", SDOCKER_STATE_DIR);
+	warn("mkdir %s", sdocker_state_dir());
 	return -1;
 }
 
@@ -57,16 +57,16 @@ int state_lock(int operation)
 		return -1;
 	/* The lock is on the directory itself: a lock file would be one more
 	 * thing left on the host when no container runs. */
-	fd = open(SDOCKER_STATE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(sdocker_state_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		warn("open %s", SDOCKER_STATE_DIR);
+		warn("open %s", sdocker_state_dir());
 		return -1;
 	}
 	while (flock(fd, operation) < 0) {
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK)
-			warn("flock %s", SDOCKER_STATE_DIR);
+			warn("flock %s", sdocker_state_dir());
 		close(fd);
 		return -1;
 	}
@@ -81,7 +81,7 @@ void state_unlock(int fd)
 
 static int record_path(char *buf, size_t size, pid_t id)
 {
-	return fmt_path(buf, size, "%s/%d", SDOCKER_STATE_DIR, (int)id);
+	return fmt_path(buf, size, "%s/%d", sdocker_state_dir(), (int)id);
 }
 
 /* Is the record (or temp record) at path held by a living sdocker_run?  A
@@ -207,7 +207,7 @@ int state_create(const struct state_info *st)
 
 	if (ensure_dir() < 0)
 		return -1;
-	if (fmt_path(tmp, sizeof tmp, "%s/.%d.tmp", SDOCKER_STATE_DIR, (int)st->pid) < 0
+	if (fmt_path(tmp, sizeof tmp, "%s/.%d.tmp", sdocker_state_dir(), (int)st->pid) < 0
 	    || record_path(final, sizeof final, st->pid) < 0)
 		return -1;
 	if (state_format(st, text, sizeof text) < 0) {
@@ -430,7 +430,7 @@ static int looks_running(pid_t pid)
 static int stale_entries(void)
 {
 	static pid_t ids[8192];
-	DIR *d = opendir(SDOCKER_STATE_DIR);
+	DIR *d = opendir(sdocker_state_dir());
 	struct dirent *e;
 	int n = 0, nids = 0, from;
 
@@ -488,9 +488,9 @@ int state_sweep(int thorough, int report)
 	lock = thorough ? state_lock(LOCK_EX) : lock_briefly();
 	if (lock < 0)
 		return thorough ? -1 : 0;
-	d = opendir(SDOCKER_STATE_DIR);
+	d = opendir(sdocker_state_dir());
 	if (d == NULL) {
-		warn("opendir %s", SDOCKER_STATE_DIR);
+		warn("opendir %s", sdocker_state_dir());
 		state_unlock(lock);
 		return -1;
 	}
@@ -502,7 +502,7 @@ int state_sweep(int thorough, int report)
 
 		/* A temp record whose writer died before the rename. */
 		if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp")
-		    && fmt_path(path, sizeof path, "%s/%s", SDOCKER_STATE_DIR, e->d_name) == 0
+		    && fmt_path(path, sizeof path, "%s/%s", sdocker_state_dir(), e->d_name) == 0
 		    && !path_owned(path)) {
 			unlink(path);
 			continue;

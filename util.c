@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <err.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -187,6 +189,55 @@ int rm_tree_at(int parent, const char *name)
 int rm_tree(const char *path)
 {
 	return rm_tree_at(AT_FDCWD, path);
+}
+
+/* An absolute path of a directory of the caller's own. */
+static int owned_dir(const char *path)
+{
+	struct stat sb;
+
+	return path && path[0] == '/' && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)
+	       && sb.st_uid == getuid();
+}
+
+static const char *pick_dir(const char *env_name, const char *root_dir, const char *user_env,
+			    const char *user_sub, const char *fallback_sub, char *buf, size_t size)
+{
+	const char *env = getenv(env_name), *base = getenv(user_env), *home = getenv("HOME");
+
+	if (env && env[0] == '/')
+		return env;
+	if (geteuid() == 0)
+		return root_dir;
+	if (owned_dir(base) && fmt_path(buf, size, "%s/sdocker", base) == 0)
+		return buf;
+	if (user_sub && owned_dir(home) && fmt_path(buf, size, "%s/%s", home, user_sub) == 0)
+		return buf;
+	if (fmt_path(buf, size, "/tmp/sdocker-%u%s", (unsigned)getuid(), fallback_sub) == 0)
+		return buf;
+	return root_dir;
+}
+
+const char *sdocker_state_dir(void)
+{
+	static char buf[PATH_MAX];
+	static const char *dir;
+
+	if (dir == NULL)
+		dir = pick_dir("SDOCKER_STATE_DIR", SDOCKER_STATE_DIR, "XDG_RUNTIME_DIR", NULL,
+			       "", buf, sizeof buf);
+	return dir;
+}
+
+const char *sdocker_lib_dir(void)
+{
+	static char buf[PATH_MAX];
+	static const char *dir;
+
+	if (dir == NULL)
+		dir = pick_dir("SDOCKER_LIB_DIR", SDOCKER_LIB_DIR, "XDG_DATA_HOME",
+			       ".local/share/sdocker", "/lib", buf, sizeof buf);
+	return dir;
 }
 
 void open_std_fds(void)

@@ -35,6 +35,16 @@ enum {
 /* What outlives a run on purpose: kept containers, names, images. */
 #define SDOCKER_LIB_DIR "/var/lib/sdocker"
 
+/* Where this caller's records (SDOCKER_STATE_DIR) and lasting state
+ * (SDOCKER_LIB_DIR) are: root's, or, for a rootless caller, its own
+ * ($XDG_RUNTIME_DIR/sdocker or /tmp/sdocker-UID; $XDG_DATA_HOME/sdocker or
+ * ~/.local/share/sdocker).  $SDOCKER_STATE_DIR and $SDOCKER_LIB_DIR, as
+ * absolute paths, replace them (for tests).  Decided at the first call,
+ * which must come before a rootless run enters its user namespace, where
+ * it is root. */
+const char *sdocker_state_dir(void);
+const char *sdocker_lib_dir(void);
+
 /* -v/--verbose: print each step as the kernel sees it.  The test is a plain
  * int, so a run without -v formats nothing. */
 extern int trace_enabled;

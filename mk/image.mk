@@ -49,11 +49,13 @@ clean-image:
 $(FUZZ_BINS) $(FUZZ_DIR)/json: $(FUZZ_DIR)/obj/json.o
 fuzz-build: $(FUZZ_DIR)/json
 
-# Install and check what this fragment adds.  Not hooked into `install`
-# and `check-man` yet: tests/install.bats checks that install puts exactly
-# the files of mk/install.mk; the lead adds these when he merges.
+# Install and check what this fragment adds (make install, uninstall and
+# check-man run these too).
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 .PHONY: install-image uninstall-image check-man-image
+install: install-image
+uninstall: uninstall-image
+check-man: check-man-image
 
 install-image: $(IMAGE_TOOL)
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPLETIONDIR)

@@ -464,12 +464,12 @@ teardown() {
     done
 }
 
-@test "refuses a caller that is not root: 125, one line" {
+@test "refuses a caller that is not root a container of root's: 125, one line" {
     exec_start
     run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups "$EXEC" "$CID" -- true
-    exec_refused "root"
+    exec_refused "not one of your containers"
     run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups "$EXEC" "$CID" "$ROOTFS"
-    exec_refused "root"
+    exec_refused "not one of your containers"
 }
 
 # --- command-line forms ------------------------------------------------------

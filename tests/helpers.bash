@@ -312,7 +312,9 @@ leftovers() {
     if [[ -d $STATE_DIR ]]; then
         for e in "$STATE_DIR"/* "$STATE_DIR"/.[!.]*; do
             [[ -e $e || -L $e ]] || continue
-            [[ ${e##*/} == lock ]] && continue
+            # An old build's lock file; the network's own directory
+            # (its leases are checked by the network suites).
+            [[ ${e##*/} == lock || ${e##*/} == net ]] && continue
             foreign_live "${e##*/}" || echo "state entry $e"
         done
     fi

@@ -47,6 +47,26 @@ installed_files() {
     (cd "$1" && find . \( -type f -o -type l \) -printf '%y %m %P\n' | LC_ALL=C sort)
 }
 
+# The tools, and those whose completion is a link to another's script.
+TOOLS=(sdocker_run sdocker_exec sdocker_image sdocker_ps sdocker_logs sdocker_stop sdocker_rm)
+COMPLETION_LINKS=(sdocker_exec sdocker_logs sdocker_stop sdocker_rm)
+
+# expected_files BINDIR MANDIR COMPLETIONDIR: what make install must put
+# there (relative to DESTDIR, without the leading /), as installed_files
+# lists it.
+expected_files() {
+    local t
+    for t in "${TOOLS[@]}"; do
+        echo "f 755 $1/$t"
+        echo "f 644 $2/man1/$t.1"
+        if [[ " ${COMPLETION_LINKS[*]} " == *" $t "* ]]; then
+            echo "l 777 $3/$t"
+        else
+            echo "f 644 $3/$t"
+        fi
+    done | LC_ALL=C sort
+}
+
 # help_options TOOL: every option TOOL --help lists, one per line, sorted:
 # the "-c, --cpu-test" or "--memory-limit" that starts a line of its
 # Options list (continuation lines are indented further).
@@ -89,12 +109,7 @@ need_groff() {
     [ "$status" -eq 0 ] || fail "make install failed:" "$output"
 
     run installed_files "$STAGE"
-    expected="f 644 usr/local/share/bash-completion/completions/sdocker_run
-f 644 usr/local/share/man/man1/sdocker_exec.1
-f 644 usr/local/share/man/man1/sdocker_run.1
-f 755 usr/local/bin/sdocker_exec
-f 755 usr/local/bin/sdocker_run
-l 777 usr/local/share/bash-completion/completions/sdocker_exec"
+    expected=$(expected_files usr/local/bin usr/local/share/man usr/local/share/bash-completion/completions)
     [ "$output" = "$expected" ] || fail "installed files differ; expected:" "$expected" "got:" "$output"
 
     # Each is the file it should be: the same bytes as in the tree, and the
@@ -122,12 +137,7 @@ l 777 usr/local/share/bash-completion/completions/sdocker_exec"
     run make -s -C "$REPO" install DESTDIR="$STAGE" PREFIX=/opt/sdocker
     [ "$status" -eq 0 ] || fail "make install PREFIX=/opt/sdocker failed:" "$output"
     run installed_files "$STAGE"
-    expected="f 644 opt/sdocker/share/bash-completion/completions/sdocker_run
-f 644 opt/sdocker/share/man/man1/sdocker_exec.1
-f 644 opt/sdocker/share/man/man1/sdocker_run.1
-f 755 opt/sdocker/bin/sdocker_exec
-f 755 opt/sdocker/bin/sdocker_run
-l 777 opt/sdocker/share/bash-completion/completions/sdocker_exec"
+    expected=$(expected_files opt/sdocker/bin opt/sdocker/share/man opt/sdocker/share/bash-completion/completions)
     [ "$output" = "$expected" ] || fail "installed files differ; expected:" "$expected" "got:" "$output"
 
     run make -s -C "$REPO" uninstall DESTDIR="$STAGE" PREFIX=/opt/sdocker
@@ -135,12 +145,7 @@ l 777 opt/sdocker/share/bash-completion/completions/sdocker_exec"
     run make -s -C "$REPO" install DESTDIR="$STAGE" BINDIR=/sbin-x MANDIR=/man-x
     [ "$status" -eq 0 ] || fail "make install BINDIR= MANDIR= failed:" "$output"
     run installed_files "$STAGE"
-    expected="f 644 man-x/man1/sdocker_exec.1
-f 644 man-x/man1/sdocker_run.1
-f 644 usr/local/share/bash-completion/completions/sdocker_run
-f 755 sbin-x/sdocker_exec
-f 755 sbin-x/sdocker_run
-l 777 usr/local/share/bash-completion/completions/sdocker_exec"
+    expected=$(expected_files sbin-x man-x usr/local/share/bash-completion/completions)
     [ "$output" = "$expected" ] || fail "installed files differ; expected:" "$expected" "got:" "$output"
 }
 
