@@ -128,8 +128,10 @@ static int make_target(const char *path, int file)
 			next = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		close(dir);
+		if (next < 0 && errno == ELOOP)
+			return step_failed("mount target %s: %s is a symlink (refused)", path, part);
 		if (next < 0)
-			return step_failed("mount target %s (at %s; a symlink is refused)", path, part);
+			return step_failed("mount target %s (at %s)", path, part);
 		dir = next;
 	}
 	close(dir);
