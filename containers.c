@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <sys/syscall.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 const char *ct_lib_dir(void)
@@ -420,6 +423,70 @@ int ct_overlay_prepare(const char *id, const struct ct_overlay_spec *spec, struc
 	}
 	TRACE("mkdir %s, %s, %s   (the overlay's upper, work and mount point)", upper, work,
 	      ov->target);
+	return 0;
+}
+
+int ct_open_live(const char *id, struct state_info *st)
+{
+	char path[PATH_MAX], text[8192];
+	ssize_t n;
+	int fd;
+
+	if (strchr(id, '.') || fmt_path(path, sizeof path, "%s/%s", sdocker_state_dir(), id) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+		goto not_live;
+	TRACE("flock(\"%s\", LOCK_SH|LOCK_NB) = EWOULDBLOCK   (its sdocker_run holds it)", path);
+	n = read_all(fd, text, sizeof text - 1);
+	if (n <= 0 || (text[n] = '\0', state_parse(text, st) < 0))
+		goto not_live;
+	return fd;
+not_live:
+	close(fd);
+	return -1;
+}
+
+int ct_pidfd(pid_t pid, unsigned long long starttime)
+{
+	unsigned long long now;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		return -1;
+	TRACE("pidfd_open(%d, 0) = %d", (int)pid, fd);
+	/* Checked after the open: if the start time still matches now, the
+	 * pidfd (taken before) refers to the container's init. */
+	if (proc_starttime(pid, &now) < 0 || now != starttime) {
+		TRACE("/proc/%d/stat: not the record's start time   (the init is gone)", (int)pid);
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	return fd;
+}
+
+int ct_wait_released(int recfd, const char *id, int ms)
+{
+	struct timespec pause = { 0, 5 * 1000 * 1000 }, t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	TRACE("flock(record, LOCK_SH|LOCK_NB) until it succeeds   (its sdocker_run has finished)");
+	while (flock(recfd, LOCK_SH | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			warn("flock the record of container %s", id);
+			return -1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > ms) {
+			warnx("container %s has stopped, but its sdocker_run has not finished after %d s",
+			      id, ms / 1000);
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
 	return 0;
 }
 

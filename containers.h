@@ -113,6 +113,23 @@ struct ct_overlay {
 int ct_overlay_prepare(const char *id, const struct ct_overlay_spec *spec, struct ct_overlay *ov,
 		       int create);
 
+struct state_info;
+
+/* The live record of container id, open, while its sdocker_run holds it
+ * (it runs, or is finishing), parsed into st.  Returns the fd, or -1 (not
+ * running; an old container's id <id>.<n> never is).  Prints nothing. */
+int ct_open_live(const char *id, struct state_info *st);
+
+/* A pidfd of process pid, checked after the open to be the process that
+ * started at starttime (the record's): -1 with errno ESRCH when it is gone,
+ * else -1 with errno of pidfd_open.  Prints nothing. */
+int ct_pidfd(pid_t pid, unsigned long long starttime);
+
+/* Wait at most ms until the record's lock is free: its sdocker_run has
+ * removed the cgroups, written the exit record and gone.  Polled: a lock
+ * has no notification.  Returns 0, or -1 (printed). */
+int ct_wait_released(int recfd, const char *id, int ms);
+
 /* Remove kept containers that never got an exit record and whose monitor
  * is gone (killed with SIGKILL: sdocker_ps shows them as unknown).  With
  * report, say each on stderr.  Returns how many. */

@@ -975,6 +975,11 @@ int cg_open_dir(struct cgroup *cg)
 	return cg->v2_into_fd;
 }
 
+int cg_has_devices(const struct cgroup *cg)
+{
+	return (cg->want & BIT(CG_DEVICES)) != 0;
+}
+
 int cg_v2_devices(const struct cgroup *cg)
 {
 	return !(cg->want & BIT(CG_DEVICES)) && v2_owner(cg) >= 0;

@@ -143,6 +143,8 @@ int cg_open_dir(struct cgroup *cg);
 /* Are the container's device rules a program on its v2 directory (it has
  * one, and no v1 devices cgroup)? */
 int cg_v2_devices(const struct cgroup *cg);
+/* Does the container have a v1 devices cgroup? */
+int cg_has_devices(const struct cgroup *cg);
 
 /* The container's own view of its cgroups, for a cgroup namespace: one
  * line per hierarchy it has a directory in, "cgroup OPTIONS NAME" (v1,

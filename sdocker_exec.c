@@ -489,7 +489,7 @@ int main(int argc, char **argv)
 	prctl(PR_SET_NAME, PROG);
 	prctl(PR_SET_DUMPABLE, 0);
 	parse_args(argc, argv, &t);
-	TRACE("memfd_create(\"sdocker_exec\", MFD_ALLOW_SEALING) ; F_SEAL_WRITE|F_SEAL_GROW|"
+	TRACE("memfd_create(\"sdocker_exec\", MFD_CLOEXEC|MFD_ALLOW_SEALING) ; F_SEAL_WRITE|F_SEAL_GROW|"
 	      "F_SEAL_SHRINK|F_SEAL_SEAL ; fexecve   (it runs from a sealed copy of itself)");
 	TRACE("prctl(PR_SET_DUMPABLE, 0)   (no process of the container can ptrace or open it)");
 	find_container(&t);

@@ -86,29 +86,17 @@ static int drain(int logfd, const char *path)
 static int open_live_record(const char *id, int dirfd)
 {
 	static struct state_info st;
-	char path[PATH_MAX], text[8192], dir[PATH_MAX];
+	char dir[PATH_MAX];
 	struct stat ours, named;
-	ssize_t len;
-	int fd;
+	int fd = ct_open_live(id, &st);
 
-	if (strchr(id, '.') || fmt_path(path, sizeof path, "%s/%s", SDOCKER_STATE_DIR, id) < 0)
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
-		goto notours;
-	len = read_all(fd, text, sizeof text - 1);
-	if (len <= 0)
-		goto notours;
-	text[len] = '\0';
-	if (state_parse(text, &st) < 0 || !st.detached)
+	if (!st.detached)
 		goto notours;
 	if (ct_dir(id, dir, sizeof dir) < 0 || fstat(dirfd, &ours) < 0 || stat(dir, &named) < 0
 	    || ours.st_ino != named.st_ino || ours.st_dev != named.st_dev)
 		goto notours;
-	TRACE("open(\"%s\") and flock(LOCK_SH|LOCK_NB) = EWOULDBLOCK   (its sdocker_run holds it: "
-	      "running)", path);
 	return fd;
 notours:
 	close(fd);

@@ -197,7 +197,7 @@ static void add_record(struct rows *rs, const char *entry, const struct clocks *
 	struct row *r;
 	int fd;
 
-	if (fmt_path(path, sizeof path, "%s/%s", SDOCKER_STATE_DIR, entry) < 0)
+	if (fmt_path(path, sizeof path, "%s/%s", sdocker_state_dir(), entry) < 0)
 		return;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -246,16 +246,16 @@ static void add_record(struct rows *rs, const char *entry, const struct clocks *
 
 static int add_running(struct rows *rs, const struct clocks *ck)
 {
-	DIR *d = opendir(SDOCKER_STATE_DIR);
+	DIR *d = opendir(sdocker_state_dir());
 	struct dirent *e;
 
 	if (d == NULL) {
 		if (errno == ENOENT)
 			return 0;	/* no container has run since boot */
-		warn("opendir %s", SDOCKER_STATE_DIR);
+		warn("opendir %s", sdocker_state_dir());
 		return -1;
 	}
-	TRACE("opendir(%s)   (one record per container sdocker_run started)", SDOCKER_STATE_DIR);
+	TRACE("opendir(%s)   (one record per container sdocker_run started)", sdocker_state_dir());
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;	/* ".", "..", a temp record */
@@ -445,7 +445,7 @@ int main(int argc, char **argv)
 		bad_usage("unexpected argument '%s'", argv[optind]);
 	if (geteuid() != 0)
 		errx(EXIT_SDOCKER, "must be run as root (the records in %s are root's)",
-		     SDOCKER_STATE_DIR);
+		     sdocker_state_dir());
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	ck.boot_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;

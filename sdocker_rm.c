@@ -63,62 +63,19 @@ static void usage(FILE *out)
 	      out);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The live record of container id, open, if its sdocker_run holds it (it
- * is running, or finishing); fills pid and start time.  Else -1. */
-static int held_record(const char *id, pid_t *pid, unsigned long long *starttime)
-{
-	static struct state_info st;
-	char path[PATH_MAX], text[8192];
-	ssize_t n;
-	int fd;
-
-	if (strchr(id, '.') || fmt_path(path, sizeof path, "%s/%s", SDOCKER_STATE_DIR, id) < 0)
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) {
-		close(fd);
-		return -1;
-	}
-	TRACE("flock(\"%s\", LOCK_SH|LOCK_NB) = EWOULDBLOCK   (its sdocker_run holds it)", path);
-	n = read_all(fd, text, sizeof text - 1);
-	if (n <= 0 || (text[n] = '\0', state_parse(text, &st) < 0)) {
-		close(fd);
-		return -1;
-	}
-	*pid = st.pid;
-	*starttime = st.starttime;
-	return fd;
-}
-
 /* SIGKILL the init through a pidfd that is checked to be it, and wait for
  * it to exit.  Returns 0 (dead, or gone already), or -1 (printed). */
 static int kill_init(pid_t pid, unsigned long long starttime, const char *id)
 {
 	struct pollfd p = { .events = POLLIN };
-	unsigned long long now;
 	int r;
 
-	p.fd = pidfd_open(pid, 0);
+	p.fd = ct_pidfd(pid, starttime);
 	if (p.fd < 0) {
 		if (errno == ESRCH)
-			return 0;
+			return 0;	/* gone, or its pid is another's now */
 		warn("pidfd_open %d", (int)pid);
 		return -1;
-	}
-	TRACE("pidfd_open(%d, 0) = %d", (int)pid, p.fd);
-	if (proc_starttime(pid, &now) < 0 || now != starttime) {
-		close(p.fd);	/* the init is gone; its pid is another's */
-		return 0;
 	}
 	if (pidfd_send_signal(p.fd, SIGKILL, NULL, 0) < 0 && errno != ESRCH) {
 		warn("pidfd_send_signal SIGKILL to container %s", id);
@@ -137,29 +94,6 @@ static int kill_init(pid_t pid, unsigned long long starttime, const char *id)
 	return 0;
 }
 
-/* Wait for its sdocker_run to let go of the record: cgroups removed, exit
- * record written. */
-static int monitor_done(int recfd, const char *id)
-{
-	long long deadline = now_ms() + WAIT_MS;
-	struct timespec pause = { 0, 5 * 1000 * 1000 };
-
-	while (flock(recfd, LOCK_SH | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			warn("flock the record of container %s", id);
-			return -1;
-		}
-		if (now_ms() > deadline) {
-			warnx("container %s: its sdocker_run has not finished after %d s", id,
-			      WAIT_MS / 1000);
-			return -1;
-		}
-		nanosleep(&pause, NULL);
-	}
-	TRACE("flock(record, LOCK_SH|LOCK_NB) = 0   (its sdocker_run has finished)");
-	return 0;
-}
-
 /* Is the kept directory at its path still the one opened as dirfd?  (A new
  * container with the same id moves an ended one aside to <id>.<n>.) */
 static int same_dir(int dirfd, const char *path)
@@ -172,6 +106,7 @@ static int same_dir(int dirfd, const char *path)
 
 static int rm_one(const char *ref, int force)
 {
+	static struct state_info st;
 	char id[CT_ID_MAX], dir[PATH_MAX];
 	unsigned long long starttime = 0;
 	int dirfd = -1, recfd, ended, rc = -1;
@@ -184,8 +119,10 @@ static int rm_one(const char *ref, int force)
 	if (ct_dir(id, dir, sizeof dir) == 0)
 		dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ended = dirfd >= 0 && faccessat(dirfd, "exit", F_OK, 0) == 0;
-	recfd = held_record(id, &pid, &starttime);
+	recfd = ct_open_live(id, &st);
 	if (recfd >= 0) {
+		pid = st.pid;
+		starttime = st.starttime;
 		/* Running, unless its exit record is written and its
 		 * sdocker_run is about to let go. */
 		if (!ended && !force) {
@@ -195,7 +132,7 @@ static int rm_one(const char *ref, int force)
 		}
 		if (!ended && kill_init(pid, starttime, id) < 0)
 			goto out;
-		if (monitor_done(recfd, id) < 0)
+		if (ct_wait_released(recfd, id, WAIT_MS) < 0)
 			goto out;
 	}
 	if (dirfd >= 0) {

@@ -1004,8 +1004,8 @@ static int child_setup(struct run *r, int netns_ok)
 
 	if (ipc_wait(&r->ch, IPC_SEM_GO, SETUP_TIMEOUT_MS, ipc_parent_alive, &r->ch) < 0)
 		_exit(EXIT_SDOCKER);	/* the parent is gone: nobody to report to */
-	TRACE("semop(GO) returned: id %d, rootfs %s, hostname %s read from shared memory",
-	      (int)h->id, r->o.rootfs, h->hostname);
+	TRACE("semop(GO) returned: id %d, hostname %s read from shared memory (rootfs %s)",
+	      (int)h->id, h->hostname, r->o.rootfs);
 	/* -d: its log, while the host's files are in sight. */
 	if (h->log_path[0]) {
 		r->tty.log_fd = open(h->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -1132,6 +1132,10 @@ static unsigned long clone_net(const struct run *r)
  * container's directory, there before anything runs in it. */
 static int devices_v2(struct run *r)
 {
+	if (r->o.sec.devices && !cg_v2_devices(&r->cg) && r->o.lim.devices_allow
+	    && !cg_has_devices(&r->cg))
+		warnx("warning: no devices controller on cgroup v1 and no cgroup v2 directory here: "
+		      "the container's device rules are not enforced");
 	if (!r->o.sec.devices || !cg_v2_devices(&r->cg))
 		return 0;
 	if (cg_open_dir(&r->cg) < 0)
@@ -1701,7 +1705,11 @@ static int verdict(struct run *r, int status, int in_setup)
 	/* The kernel counts every OOM kill in the cgroup.  Only when the init
 	 * itself died of SIGKILL is it "the container" that was killed; else a
 	 * process in it was (one started by sdocker_exec, say). */
-	if (st.oom_kills > 0 && in_setup)
+	if (st.oom_kills > 0 && st.memory_limit == 0)
+		warnx("container %d: the OOM killer killed %llu process%s in it: the host ran out of "
+		      "memory (the container has no memory limit)", (int)r->pid,
+		      (unsigned long long)st.oom_kills, st.oom_kills == 1 ? "" : "es");
+	else if (st.oom_kills > 0 && in_setup)
 		warnx("container %d was OOM-killed during its setup: its memory limit of %llu "
 		      "bytes is too small", (int)r->pid, (unsigned long long)st.memory_limit);
 	else if (st.oom_kills > 0 && sig == SIGKILL)

@@ -151,29 +151,14 @@ static int pidfd_verdict(int pidfd, char *verdict, size_t size)
 }
 
 /* The container's live record, open, if its sdocker_run holds it: then it
- * is running.  Fills t->pid and the start time.  Returns 1 (running), 0
- * (not running), -1 (printed). */
+ * is running.  Fills t->pid and the start time.  Returns 1 (running) or 0. */
 static int open_record(struct target *t, unsigned long long *starttime)
 {
 	static struct state_info st;
-	char path[PATH_MAX], text[8192];
-	ssize_t n;
 
-	if (strchr(t->id, '.'))
-		return 0;	/* moved aside: an old container, ended */
-	if (fmt_path(path, sizeof path, "%s/%s", SDOCKER_STATE_DIR, t->id) < 0)
-		return 0;
-	t->recfd = open(path, O_RDONLY | O_CLOEXEC);
+	t->recfd = ct_open_live(t->id, &st);
 	if (t->recfd < 0)
 		return 0;
-	if (flock(t->recfd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
-		return 0;
-	TRACE("flock(\"%s\", LOCK_SH|LOCK_NB) = EWOULDBLOCK   (its sdocker_run holds it)", path);
-	n = read_all(t->recfd, text, sizeof text - 1);
-	if (n <= 0 || (text[n] = '\0', state_parse(text, &st) < 0)) {
-		warnx("the record %s cannot be read", path);
-		return -1;
-	}
 	t->pid = st.pid;
 	*starttime = st.starttime;
 	return 1;
@@ -183,22 +168,10 @@ static int open_record(struct target *t, unsigned long long *starttime)
  * already (nothing to signal); exits on an error. */
 static int open_init(pid_t pid, unsigned long long starttime)
 {
-	unsigned long long now;
-	int fd = pidfd_open(pid, 0);
+	int fd = ct_pidfd(pid, starttime);
 
-	if (fd < 0 && errno == ESRCH)
-		return -1;
-	if (fd < 0)
+	if (fd < 0 && errno != ESRCH)
 		err(EXIT_SDOCKER, "pidfd_open %d", (int)pid);
-	TRACE("pidfd_open(%d, 0) = %d", (int)pid, fd);
-	/* Checked after the open: if the start time still matches now, the
-	 * pidfd (taken before) refers to the container's init. */
-	if (proc_starttime(pid, &now) < 0 || now != starttime) {
-		TRACE("/proc/%d/stat: start time %llu, not the record's %llu   (the init is gone)",
-		      (int)pid, now, starttime);
-		close(fd);
-		return -1;
-	}
 	return fd;
 }
 
@@ -233,30 +206,6 @@ static int exited_within(int pidfd, int ms)
 	if (r < 0)
 		err(EXIT_SDOCKER, "poll pidfd");
 	return r > 0;
-}
-
-/* Wait until the record's flock is free: its sdocker_run has removed the
- * cgroups, written the exit record and gone.  Polled: a lock has no
- * notification, and a blocking flock could not time out. */
-static int monitor_done(int recfd, const char *id)
-{
-	long long deadline = now_ms() + MONITOR_WAIT_MS;
-	struct timespec pause = { 0, 5 * 1000 * 1000 };
-
-	TRACE("flock(record, LOCK_SH|LOCK_NB) until it succeeds   (its sdocker_run has finished)");
-	while (flock(recfd, LOCK_SH | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			warn("flock the record of container %s", id);
-			return -1;
-		}
-		if (now_ms() > deadline) {
-			warnx("container %s has stopped, but its sdocker_run has not finished after %d s",
-			      id, MONITOR_WAIT_MS / 1000);
-			return -1;
-		}
-		nanosleep(&pause, NULL);
-	}
-	return 0;
 }
 
 /* Not running: say how it ended, if it did. */
@@ -343,7 +292,7 @@ int main(int argc, char **argv)
 			errx(EXIT_SDOCKER, "container %s still runs %d s after SIGKILL", t.id,
 			     KILL_WAIT_MS / 1000);
 	}
-	if (monitor_done(t.recfd, t.id) < 0)
+	if (ct_wait_released(t.recfd, t.id, MONITOR_WAIT_MS) < 0)
 		return EXIT_SDOCKER;
 	/* The exit record, which knows an OOM kill; else the pidfd's status;
 	 * a --rm container has removed its record. */

@@ -21,6 +21,7 @@
 #include <err.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 int trace_enabled;
@@ -59,6 +60,15 @@ void trace_printf(const char *fmt, ...)
 	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	va_end(ap);
 	n = (int)strlen(line);
+	/* A terminal in raw mode (the relay's, in tty mode) does not turn \n
+	 * into \r\n: the trace would be a staircase. */
+	{
+		struct termios tio;
+
+		if (isatty(trace_fd) && tcgetattr(trace_fd, &tio) == 0 && !(tio.c_oflag & OPOST)
+		    && n < (int)sizeof line - 2)
+			line[n++] = '\r';
+	}
 	line[n++] = '\n';
 	/* One write per line, so the parent's and the child's lines never mix
 	 * inside a line even though both write to the same stderr. */

@@ -72,13 +72,13 @@ static int parse_config(int argc, char **argv, int i, struct net_config *c, cons
 			usage();
 		if (strcmp(argv[i], "--subnet") == 0) {
 			if (net_parse_subnet(argv[++i], &c->subnet) < 0)
-				die("--subnet '%s': %s", argv[i], errno == ERANGE
+				errx(EXIT_SDOCKER, "--subnet '%s': %s", argv[i], errno == ERANGE
 				    ? "the prefix must be /16 to /29"
 				    : "not a network as A.B.C.D/N with the host bits zero");
 			c->have_subnet = 1;
 		} else if (strcmp(argv[i], "--publish") == 0) {
 			if (net_add_publish(c, argv[++i]) < 0)
-				die("--publish '%s': %s", argv[i], errno == E2BIG ? "too many (16 at most)"
+				errx(EXIT_SDOCKER, "--publish '%s': %s", argv[i], errno == E2BIG ? "too many (16 at most)"
 				    : errno == ERANGE ? "ports are 1 to 65535"
 				    : "not [IP:]HOSTPORT:PORT[/tcp|udp]");
 		} else if (strcmp(argv[i], "--hostname") == 0) {
