@@ -42,6 +42,7 @@ $(NET_UNIT): tests/unit/test_net.c $(NET_OBJS) util.o $(HEADERS)
 
 UNIT_TESTS += $(NET_UNIT)
 test: $(NET_DRIVER) $(NET_PAYLOADS) $(NET_UNIT)
+test-debug: $(NET_DRIVER) $(NET_PAYLOADS)
 
 net-test: $(NET_DRIVER) $(NET_PAYLOADS) $(NET_UNIT)
 	./$(NET_UNIT)

@@ -23,6 +23,7 @@ $(ESCAPE_PROBE): tests/escape/probe.c
 
 unit: $(SECURITY_UNIT)
 test: $(SECURITY_UNIT) $(ESCAPE_PROBE)
+test-debug: $(ESCAPE_PROBE)
 
 .PHONY: clean-security
 clean: clean-security
