@@ -133,17 +133,8 @@ static void parse_args(int argc, char **argv, struct target *t)
 		case 'T':
 			t->tty = TTY_NEVER;
 			break;
-		case 'v':
-			trace_enabled = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf(PROG " " SDOCKER_VERSION "\n");
-			exit(0);
 		default:
-			bad_option(argv, longopts);
+			common_option(c, argv, longopts, PROG, usage);
 		}
 	}
 	if (optind >= argc)

@@ -73,17 +73,8 @@ static void parse_options(int argc, char **argv, int permute)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, permute ? ":vhV" : "+:vhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'v':
-			trace_enabled = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf(PROG " " SDOCKER_VERSION "\n");
-			exit(0);
 		default:
-			bad_option(argv, longopts);
+			common_option(c, argv, longopts, PROG, usage);
 		}
 	}
 }

@@ -428,17 +428,8 @@ int main(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
-		case 'v':
-			trace_enabled = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf(PROG " " SDOCKER_VERSION "\n");
-			return 0;
 		default:
-			bad_option(argv, longopts);
+			common_option(c, argv, longopts, PROG, usage);
 		}
 	}
 	if (optind < argc)

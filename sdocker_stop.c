@@ -246,19 +246,8 @@ int main(int argc, char **argv)
 			if (parse_u64(optarg, 0, 86400, &secs) < 0)
 				bad_usage("-t '%.40s': not a number of seconds (0..86400)", optarg);
 			break;
-		case 'v':
-			trace_enabled = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf(PROG " " SDOCKER_VERSION "\n");
-			return 0;
-		case ':':
-			bad_usage("option '%s' needs a value", argv[optind - 1]);
 		default:
-			bad_option(argv, longopts);
+			common_option(c, argv, longopts, PROG, usage);
 		}
 	}
 	if (optind >= argc)

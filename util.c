@@ -116,6 +116,26 @@ void bad_option(char **argv, const struct option *longopts)
 	bad_usage("unknown option '%s'", arg);
 }
 
+void common_option(int c, char **argv, const struct option *longopts, const char *prog,
+		   void (*usage)(FILE *out))
+{
+	switch (c) {
+	case 'v':
+		trace_enabled = 1;
+		return;
+	case 'h':
+		usage(stdout);
+		exit(0);
+	case 'V':
+		printf("%s %s\n", prog, SDOCKER_VERSION);
+		exit(0);
+	case ':':
+		bad_usage("option '%s' needs a value", argv[optind - 1]);
+	default:
+		bad_option(argv, longopts);
+	}
+}
+
 int kv_put(char *text, size_t size, size_t *used, const char *key, const char *val)
 {
 	size_t u = *used;

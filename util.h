@@ -20,6 +20,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -72,6 +73,13 @@ struct option;
  * words ("unknown option '--bogus'", "ambiguous option '--cpu'", "option
  * '--cpu-test' takes no value"), then as bad_usage(). */
 __attribute__((noreturn)) void bad_option(char **argv, const struct option *longopts);
+
+/* The options every tool answers the same way, for getopt_long's return C
+ * that the tool's own switch did not take: -v turns the trace on; -h
+ * prints USAGE on stdout and exits 0; -V prints "PROG VERSION" and exits
+ * 0; ':' (a missing value) and anything else are bad usage, 125. */
+void common_option(int c, char **argv, const struct option *longopts, const char *prog,
+		   void (*usage)(FILE *out));
 
 /* Write a formatted value to an existing file (cgroup knobs, /proc files).
  * Returns 0, or -1 with errno set and nothing printed. */
