@@ -1147,15 +1147,24 @@ int cg_read_usage(char dirs[][PATH_MAX], int n, struct cg_usage *u)
 
 int cg_oom_victim(pid_t pid, const struct timespec *since)
 {
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC), found;
+
+	if (fd < 0)
+		return -1;
+	found = cg_oom_victim_in(fd, pid, since);
+	close(fd);
+	return found;
+}
+
+int cg_oom_victim_in(int fd, pid_t pid, const struct timespec *since)
+{
 	char rec[2048], want[48];
 	/* A second early: the log's clock and CLOCK_MONOTONIC both count from
 	 * boot without suspend, but not from the same instant. */
 	unsigned long long from = (unsigned long long)since->tv_sec * 1000000ULL
 				  + (unsigned long long)since->tv_nsec / 1000ULL;
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC), found = 0;
+	int found = 0;
 
-	if (fd < 0)
-		return -1;
 	from = from > 1000000ULL ? from - 1000000ULL : 0;
 	snprintf(want, sizeof want, "Killed process %d (", (int)pid);
 	/* One record per read(2): "PRI,SEQ,USEC,FLAGS;MESSAGE"; EPIPE when the
@@ -1175,7 +1184,6 @@ int cg_oom_victim(pid_t pid, const struct timespec *since)
 		    && strstr(semi, want))
 			found = 1;
 	}
-	close(fd);
 	return found;
 }
 

@@ -191,6 +191,9 @@ int cg_read_usage(char dirs[][PATH_MAX], int n, struct cg_usage *u);
  * process in it, not which: the kernel log does ("Killed process PID").
  * Returns 1 or 0, or -1 when the log cannot be read (nothing printed). */
 int cg_oom_victim(pid_t pid, const struct timespec *since);
+/* The same, from /dev/kmsg opened earlier as `kmsg_fd` (sdocker_exec opens
+ * it before it enters the container's root, where there is no kmsg). */
+int cg_oom_victim_in(int kmsg_fd, pid_t pid, const struct timespec *since);
 
 /* Remove the container's directories, retrying while the kernel still
  * reports them busy (exiting tasks).  Safe on a half-built cgroup and safe

@@ -106,6 +106,8 @@ struct target {
 	int rootfd;
 	struct sec_policy policy;	/* the container's, from its record */
 	struct timespec t0;		/* when we started: the OOM verdict's log since then */
+	int kmsg_fd;			/* /dev/kmsg of the host, for that verdict; or -1 */
+	unsigned long long memory_limit;	/* of its cgroup, for that verdict's line */
 	const char *rootfs_arg;
 	char **argv;
 	enum tty_mode tty;
@@ -138,7 +140,7 @@ static void parse_args(int argc, char **argv, struct target *t)
 		}
 	}
 	if (optind >= argc)
-		bad_usage("missing container ID");
+		bad_usage("missing container ID or NAME");
 	if (parse_u64(argv[optind], 1, 4194304, &id) < 0) {
 		char found[CT_ID_MAX];
 
@@ -309,8 +311,8 @@ static void open_container(struct target *t)
 			check_alive(t, "while it was being joined");
 			err(EXIT_SDOCKER, "stat %s", path);
 		}
-		/* Shared with us (the cgroup and user namespaces, for sdocker's
-		 * containers): joining would be a no-op, and setns to one's own
+		/* Shared with us (the user namespace of a container root
+		 * started): joining would be a no-op, and setns to one's own
 		 * user namespace is an error. */
 		if (stat(own, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 			continue;
@@ -330,6 +332,26 @@ static void open_container(struct target *t)
 	/* The fds pin the namespaces; a start time that still matches now
 	 * means they are the container's and not a successor's. */
 	check_alive(t, "while it was being joined");
+}
+
+/* What the OOM verdict reads once the command is gone, opened while the
+ * host's paths are still ours: in the container's root there is neither
+ * the host's /dev/kmsg nor its cgroup tree.  A log we may not read (a
+ * user's run) only means no verdict line, as with sdocker_run. */
+static void open_oom_witnesses(struct target *t)
+{
+	struct cg_usage u;
+
+	t->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (t->kmsg_fd < 0)
+		return;
+	if (cg_read_usage((char (*)[PATH_MAX])t->st.cgroups, t->st.ncgroups, &u) < 0
+	    || !u.have_memory) {
+		close(t->kmsg_fd);
+		t->kmsg_fd = -1;
+		return;
+	}
+	t->memory_limit = (unsigned long long)u.memory_limit;
 }
 
 static void join_namespaces(struct target *t)
@@ -445,13 +467,14 @@ static int command_status(const struct target *t, pid_t pid, int status, int sta
 
 	close(started);
 	/* The same explanation as sdocker_run gives for its command. */
-	if (ran && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
-	    && cg_oom_victim(pid, &t->t0) == 1) {
-		struct cg_usage u;
-
-		cg_read_usage((char (*)[PATH_MAX])t->st.cgroups, t->st.ncgroups, &u);
-		warnx("the command was OOM-killed: container %d reached its memory limit of %llu bytes",
-		      (int)t->id, (unsigned long long)u.memory_limit);
+	if (ran && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && t->kmsg_fd >= 0
+	    && cg_oom_victim_in(t->kmsg_fd, pid, &t->t0) == 1) {
+		if (t->memory_limit)
+			warnx("the command was OOM-killed: container %d reached its memory limit of %llu bytes",
+			      (int)t->id, t->memory_limit);
+		else
+			warnx("the command was OOM-killed: container %d has no memory limit, the host "
+			      "ran out of memory", (int)t->id);
 	}
 	if (!ran && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
 		unsigned long long now;
@@ -465,7 +488,7 @@ static int command_status(const struct target *t, pid_t pid, int status, int sta
 
 int main(int argc, char **argv)
 {
-	struct target t = { .rootfd = -1 };
+	struct target t = { .rootfd = -1, .kmsg_fd = -1 };
 	struct tty_session tty;
 	char hostname[HOST_NAME_MAX + 1] = "", **envp;
 	int status, pidfd, started;
@@ -485,6 +508,7 @@ int main(int argc, char **argv)
 	TRACE("prctl(PR_SET_DUMPABLE, 0)   (no process of the container can ptrace or open it)");
 	find_container(&t);
 	open_container(&t);
+	open_oom_witnesses(&t);
 	join_namespaces(&t);
 	/* A terminal from the container's own devpts instance (we are in its
 	 * mount namespace and root now), never the user's. */

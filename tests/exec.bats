@@ -278,7 +278,7 @@ teardown() {
     assert_in_cgroup memory "$CID"
 }
 
-@test "the memory limit applies: memory-test exec'd into a 10M container gets 137, the container lives on" {
+@test "the memory limit applies: memory-test exec'd into a 10M container gets 137 and the OOM line, the container lives on" {
     exec_start --memory-limit 10M --memory-swappiness 0
     # If the limit did not apply, memory-test would eat the host's memory at
     # 100 MiB/s: an address-space limit of 64 MiB stops it first (it then
@@ -288,6 +288,10 @@ teardown() {
     [[ $status == 137 ]] || fail "status $status, expected 137 (OOM-killed); stderr:" "$stderr" \
         "last line: ${lines[-1]:-}"
     [[ ${lines[0]} == "[+] malloc size: 1048576" ]] || fail "memory-test did not run:" "$output"
+    # The verdict, as sdocker_run gives it for its own command: from the
+    # host's kernel log, read after the command is gone.
+    local want="sdocker_exec: the command was OOM-killed: container $CID reached its memory limit of 10485760 bytes"
+    [[ $stderr == "$want" ]] || fail "stderr is not the one OOM line:" "$stderr" "expected: $want"
     local last=${lines[-1]##* }
     ((last <= 11 * 1024 * 1024)) || fail "memory-test got $last bytes under a 10M limit"
     # The OOM killer took the exec'd process, not the container.
