@@ -151,10 +151,11 @@ static volatile sig_atomic_t pending_signal;
 
 static void usage(FILE *out)
 {
-	fputs("Usage: " PROG " [OPTIONS] ROOTFS [COMMAND [ARG...]]\n"
+	fputs("Usage: " PROG " [OPTIONS] ROOTFS|IMAGE [COMMAND [ARG...]]\n"
 	      "\n"
-	      "Start a container from the directory ROOTFS and run COMMAND in it\n"
-	      "(default /bin/bash).  Options after ROOTFS belong to COMMAND.\n"
+	      "Start a container from the directory ROOTFS, or from IMAGE imported by\n"
+	      "sdocker_image, and run COMMAND in it (default /bin/bash, or the image's\n"
+	      "command).  Options after ROOTFS or IMAGE belong to COMMAND.\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --cpu-test             run /bin/cpu-test (spins one core); no\n"

@@ -292,7 +292,7 @@ TERM=xterm-test"
         run --separate-stderr "$RUN" "$opt"
         [[ $status == 0 ]] || fail "$opt: status $status"
         [[ -z $stderr ]] || fail "$opt wrote to stderr: $stderr"
-        [[ ${lines[0]} == "Usage: sdocker_run [OPTIONS] ROOTFS [COMMAND [ARG...]]" ]] || fail "${lines[0]}"
+        [[ ${lines[0]} == "Usage: sdocker_run [OPTIONS] ROOTFS|IMAGE [COMMAND [ARG...]]" ]] || fail "${lines[0]}"
     done
     ! awk 'length > 80 { print NR ": " length " columns: " $0; bad = 1 } END { exit !bad }' <<<"$output" ||
         fail "help lines over 80 columns"
