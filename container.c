@@ -162,8 +162,9 @@ static const char *mount_flags(unsigned long flags, char *buf, size_t size)
 	return buf[0] ? buf : "0";
 }
 
-static int do_mount(const char *src, const char *dst, const char *type,
-		    unsigned long flags, const char *data)
+/* mount(2), traced; -1 with errno and nothing printed. */
+static int try_mount(const char *src, const char *dst, const char *type,
+		     unsigned long flags, const char *data)
 {
 	char names[128];
 
@@ -171,8 +172,14 @@ static int do_mount(const char *src, const char *dst, const char *type,
 	      src ? "\"" : "", dst, type ? "\"" : "", type ? type : "NULL", type ? "\"" : "",
 	      mount_flags(flags, names, sizeof names), data ? "\"" : "", data ? data : "NULL",
 	      data ? "\"" : "");
-	if (mount(src, dst, type, flags, data) < 0)
-		return step_failed("mount %s on %s", type, dst);
+	return mount(src, dst, type, flags, data);
+}
+
+static int do_mount(const char *src, const char *dst, const char *type,
+		    unsigned long flags, const char *data)
+{
+	if (try_mount(src, dst, type, flags, data) < 0)
+		return step_failed("mount %s on %s", type ? type : src ? src : "(remount)", dst);
 	return 0;
 }
 
@@ -214,8 +221,19 @@ static int mount_proc_sys(const char *root, int make_targets)
 		return step_failed("mkdir %s or %s", proc, sys);
 	if (plain_dir(proc) < 0 || plain_dir(sys) < 0)
 		return -1;
-	return do_mount("proc", proc, "proc", common, NULL) < 0
-	       || do_mount("sysfs", sys, "sysfs", common | MS_RDONLY, NULL) < 0 ? -1 : 0;
+	if (do_mount("proc", proc, "proc", common, NULL) < 0)
+		return -1;
+	if (try_mount("sysfs", sys, "sysfs", common | MS_RDONLY, NULL) == 0)
+		return 0;
+	/* A user namespace may mount sysfs only for a network namespace of
+	 * its own: with the host's (--net host) the host's /sys is bound
+	 * instead, read-only, with what is mounted under it (the kernel
+	 * refuses to uncover less). */
+	if (errno != EPERM || root[0] == '\0')
+		return step_failed("mount sysfs on %s", sys);
+	TRACE("  EPERM: the network namespace is not this user namespace's; bind the host's /sys");
+	return do_mount("/sys", sys, NULL, MS_BIND | MS_REC, NULL) < 0
+	       || do_mount(NULL, sys, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | common, NULL) < 0 ? -1 : 0;
 }
 
 int container_enter_rootfs(const char *rootfs, const char *overlay, int userns, int make_targets)

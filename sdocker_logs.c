@@ -196,9 +196,6 @@ int main(int argc, char **argv)
 		bad_usage("missing container ID or NAME");
 	if (optind + 1 < argc)
 		bad_usage("one container at a time: unexpected '%s'", argv[optind + 1]);
-	if (geteuid() != 0)
-		errx(EXIT_SDOCKER, "must be run as root (the logs in %s are root's)", ct_lib_dir());
-
 	if (ct_resolve(argv[optind], id, sizeof id) < 0)
 		errx(EXIT_SDOCKER, "no such container: '%s'", argv[optind]);
 	if (ct_dir(id, dir, sizeof dir) < 0 || fmt_path(path, sizeof path, "%s/log", dir) < 0)

@@ -16,11 +16,15 @@
  * no one to finish it: removing it also runs the quick sweep of the dead
  * runs' cgroups and records (state_sweep), as the next sdocker_run would.
  *
+ * Without root it works on the caller's own containers (the per-user
+ * directories of util.c), from inside a user namespace of the caller's.
+ *
  * The steps that find and kill the init are sdocker_stop.c's, repeated
  * here in short: each tool is one file.
  */
 #include "containers.h"
 #include "state.h"
+#include "userns.h"
 #include "util.h"
 
 #include <err.h>
@@ -185,9 +189,17 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		bad_usage("missing container ID or NAME");
-	if (geteuid() != 0)
-		errx(EXIT_SDOCKER, "must be run as root (the containers in %s are root's)",
-		     ct_lib_dir());
+	/* Without root, a container's overlay may hold files of its other
+	 * users (the caller's subordinate ids) and the overlay's mode-0
+	 * work directory: remove them as root of a user namespace with the
+	 * same map as the container's, as podman unshare does.  The caller's
+	 * own directories are chosen first, while it is still itself. */
+	if (geteuid() != 0) {
+		sdocker_state_dir();
+		sdocker_lib_dir();
+		if (userns_enter(0) < 0)
+			return EXIT_SDOCKER;
+	}
 	/* Each one, as docker does: one that cannot be removed is said and
 	 * the others still are. */
 	for (int i = optind; i < argc; i++) {

@@ -595,6 +595,13 @@ static void check_net(struct options *o)
 		     "host's network namespace (without root: --net none or --net host)");
 	if (o->net.mode != NET_MODE_CONTAINER)
 		return;
+	/* Each of a user's containers has a user namespace of its own, and
+	 * setns(2) into another's network namespace needs CAP_SYS_ADMIN in
+	 * the user namespace that owns it. */
+	if (userns_rootless)
+		errx(EXIT_SDOCKER, "--net container:%s needs root: a user's container may not join "
+		     "the network namespace of another, which its own user namespace does not own",
+		     o->net.container);
 	if (ct_resolve(o->net.container, id, sizeof id) < 0 || parse_u64(id, 1, INT32_MAX, &pid) < 0
 	    || !state_owned((pid_t)pid))
 		errx(EXIT_SDOCKER, "--net container:%s: no running container by that id or name",
@@ -1497,7 +1504,7 @@ static int handshake(struct run *r)
 	/* While the child mounts its filesystems we have nothing to do: clear
 	 * what killed runs left behind now, off the critical path (their
 	 * leases and veths, if one of them was a dead run). */
-	if (state_sweep(0, 0) > 0)
+	if (state_sweep(0, 0) > 0 && !userns_rootless)
 		net_sweep(0, 0);
 	if (wait_ready(r, "its setup") < 0)
 		return -1;
@@ -1866,7 +1873,8 @@ int main(int argc, char **argv)
 	if (r.o.cleanup) {
 		rc = state_sweep(1, 1) < 0 ? EXIT_SDOCKER : 0;
 		ct_sweep(1);
-		if (net_sweep(1, 1) < 0)
+		/* The bridge's leases and veths are root's: a user has none. */
+		if (geteuid() == 0 && net_sweep(1, 1) < 0)
 			rc = EXIT_SDOCKER;
 		return rc;
 	}
@@ -1886,7 +1894,7 @@ int main(int argc, char **argv)
 	}
 	/* Without root, every namespace from here on is made inside a user
 	 * namespace of the caller's, where it is root. */
-	if (userns_rootless && userns_enter() < 0)
+	if (userns_rootless && userns_enter(1) < 0)
 		goto out_tty;
 	if (ipc_create(&r.ch, sizeof(struct handoff)) < 0)	/* 2 */
 		goto out_tty;

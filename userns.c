@@ -161,7 +161,7 @@ static void user_name(uid_t uid, char *name, size_t size)
 	}
 }
 
-int userns_enter(void)
+int userns_enter(int warn_single)
 {
 	uid_t uid = getuid();
 	gid_t gid = getgid();
@@ -176,7 +176,7 @@ int userns_enter(void)
 	subid_range("/etc/subgid", name[0] ? name : NULL, uid, &rg);
 	full = ru.count && rg.count && find_program("newuidmap", tool, sizeof tool)
 	       && find_program("newgidmap", tool, sizeof tool);
-	if (!full)
+	if (!full && warn_single)
 		warnx("warning: only your own uid is mapped in the container (%s): other owners' "
 		      "files show as nobody", !ru.count || !rg.count
 		      ? "no entry for you in /etc/subuid and /etc/subgid"

@@ -34,9 +34,10 @@ int userns_parse_subid(const char *text, const char *name, unsigned long id,
 /* Move the caller into a new user namespace where its uid and gid are 0
  * (and its subordinate ids follow, where it has them and newuidmap and
  * newgidmap are there), and become root there.  Traced; prints one line
- * and returns -1 on failure.  Call it before any other namespace is made:
- * they belong to the user namespace they are made in. */
-int userns_enter(void);
+ * and returns -1 on failure; with `warn_single`, a warning too when only
+ * the caller's own id can be mapped.  Call it before any other namespace
+ * is made: they belong to the user namespace they are made in. */
+int userns_enter(int warn_single);
 
 /* Is the caller rootless (not root when it started)?  Set by the tools. */
 extern int userns_rootless;

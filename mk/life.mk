@@ -18,7 +18,7 @@
 
 LIFE_TOOLS := sdocker_ps sdocker_logs sdocker_stop sdocker_rm
 # What every one of them links: records, kept containers, cgroup reads.
-LIFE_OBJS  := containers.o state.o resource.o util.o
+LIFE_OBJS  := containers.o state.o resource.o userns.o util.o
 LIFE_COMPLETION := completion/sdocker_tools.bash
 
 # Appended to: mk/install.mk, read before this file (mk/*.mk in order),
