@@ -4,7 +4,7 @@
 # --overlay must cost at most 0.3 ms more than one from the directory, and a
 # start from an image at most 0.3 ms more than one from the directory.
 #
-#   bench/rootfs.sh                15 rounds of 10 runs per command
+#   bench/rootfs.sh                40 rounds of 5 runs per command
 #   bench/rootfs.sh --quick        2 rounds of 5: proves it runs (CI)
 #   bench/rootfs.sh --rounds N --runs N [--store DIR] [--keep]
 #
@@ -46,9 +46,9 @@ RUN=${SDOCKER_BIN:-$top}/sdocker_run
 IMG=${SDOCKER_BIN:-$top}/sdocker_image
 ROOTFS=$top/rootfs
 work=$here/out/rootfs
-rounds=15
-runs=10
-warmup=2
+rounds=40
+runs=5
+warmup=1
 keep=0
 store=
 target_ms=0.30
@@ -121,7 +121,7 @@ median() {
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 records=$(find /run/sdocker -maxdepth 1 -name '[0-9]*' 2>/dev/null | wc -l)
-say "$rounds rounds of $runs runs (+$warmup warm-up) per command; load $load_before; $records containers running on the host"
+say "$rounds rounds of $runs runs (+$warmup warm-up) per command; load $load_before; other users' containers running: $records"
 for ((r = 0; r < rounds; r++)); do
     for ((k = 0; k < ${#labels[@]}; k++)); do
         l=${labels[(r + k) % ${#labels[@]}]}
@@ -175,8 +175,8 @@ check image
 
 echo
 echo "Hot start of /bin/true, median of $((rounds * runs)) runs per command ($rounds alternating rounds of $runs), $(nproc) CPUs,"
-echo "load average $load_before before, $load_after after; $records containers of other users running;"
-echo "the store on $(findmnt -n -o FSTYPE,OPTIONS -T "$SDOCKER_LIB_DIR" | awk '{ print $1 ($2 ~ /(^|,)discard(,|$)/ ? ", mounted with discard" : "") }') ($SDOCKER_LIB_DIR):"
+echo "load average $load_before before, $load_after after; other users' containers running: $records;"
+echo "the store on $(findmnt -n -o FSTYPE,OPTIONS -T "$SDOCKER_LIB_DIR" | tail -n 1 | awk '{ print $1 ($2 ~ /(^|,)discard(,|$)/ ? ", mounted with discard" : "") }') ($SDOCKER_LIB_DIR):"
 echo
 echo "| start | median | vs dir | per round: median (range) | ratio | target <= +$target_ms ms |"
 echo "|---|---|---|---|---|---|"
