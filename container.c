@@ -102,6 +102,7 @@ static int make_target(const char *path, int file)
 	if (dir < 0)
 		return step_failed("open /");
 	while (*p) {
+		struct stat sb;
 		size_t len;
 		int last;
 
@@ -127,9 +128,15 @@ static int make_target(const char *path, int file)
 			}
 			next = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
+		/* O_NOFOLLOW|O_DIRECTORY fails a symlink with ENOTDIR or ELOOP:
+		 * tell that from a real file in the way. */
+		if (next < 0 && (errno == ELOOP || errno == ENOTDIR)
+		    && fstatat(dir, part, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode)) {
+			close(dir);
+			errno = ELOOP;
+			return step_failed("mount target %s (at %s; a symlink is refused)", path, part);
+		}
 		close(dir);
-		if (next < 0 && errno == ELOOP)
-			return step_failed("mount target %s: %s is a symlink (refused)", path, part);
 		if (next < 0)
 			return step_failed("mount target %s (at %s)", path, part);
 		dir = next;

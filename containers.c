@@ -385,6 +385,65 @@ static int make_dir(const char *path)
 	return -1;
 }
 
+/* --overlay=DIR: a directory, or nothing yet, and no DIR/work: that one
+ * is removed at the end, so it must be this run's own.  DIR/upper may be
+ * there: an earlier run's changes, which this one starts from. */
+static int keep_dir_usable(const char *keep, const char *work)
+{
+	struct stat sb;
+
+	if (stat(keep, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+		warnx("--overlay=%s: not a directory", keep);
+		return -1;
+	}
+	if (lstat(work, &sb) == 0) {
+		warnx("--overlay=%s: %s exists, and the overlay's work directory is removed when the "
+		      "container ends: move it away (or remove it, if a killed run left it)", keep, work);
+		return -1;
+	}
+	return 0;
+}
+
+/* The upper layer, made with the mode and owner of the top lower layer's
+ * root: overlayfs shows the upper's for the container's /, and a 0700 /
+ * would keep every user but root out of the whole container.  An upper
+ * that is there already (--overlay=DIR, run again) is left as it is. */
+static int make_upper(const char *upper, const char *lower)
+{
+	char top[PATH_MAX];
+	size_t n = 0;
+	struct stat sb;
+
+	/* The top layer: lowerdir up to its first unescaped ':'. */
+	for (const char *p = lower; *p && *p != ':' && n < sizeof top - 1; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		top[n++] = *p;
+	}
+	top[n] = '\0';
+	if (mkdir(upper, 0700) < 0) {
+		if (errno == EEXIST)
+			return 0;
+		warn("mkdir %s", upper);
+		return -1;
+	}
+	if (stat(top, &sb) < 0) {
+		warn("stat %s", top);
+		return -1;
+	}
+	/* An owner the user namespace cannot map (a rootless run of a rootfs
+	 * of another user's) stays ours; the mode is what matters. */
+	if (chown(upper, sb.st_uid, sb.st_gid) < 0)
+		TRACE("chown %s: %s   (left to us)", upper, strerror(errno));
+	if (chmod(upper, sb.st_mode & 07777) < 0) {
+		warn("chmod %s", upper);
+		return -1;
+	}
+	TRACE("chown %s %u:%u ; chmod %04o   (the container's / as %s has it)", upper,
+	      (unsigned)sb.st_uid, (unsigned)sb.st_gid, (unsigned)(sb.st_mode & 07777), top);
+	return 0;
+}
+
 int ct_overlay_prepare(const char *id, const struct ct_overlay_spec *spec, struct ct_overlay *ov,
 		       int create)
 {
@@ -400,6 +459,8 @@ int ct_overlay_prepare(const char *id, const struct ct_overlay_spec *spec, struc
 		warnx("the overlay of container %s: its paths are too long", id);
 		return -1;
 	}
+	if (keep && keep_dir_usable(keep, work) < 0)
+		return -1;
 	/* What goes at the end: the container's own directory when it exists
 	 * for the overlay alone, else the overlay's three directories (a kept
 	 * container keeps its config, log and exit record); never DIR/upper
@@ -415,8 +476,8 @@ int ct_overlay_prepare(const char *id, const struct ct_overlay_spec *spec, struc
 	if (!create)
 		return 0;
 	if (lib_subdir("containers", top, sizeof top) < 0 || make_dir(dir) < 0
-	    || (keep && make_dir(keep) < 0) || make_dir(upper) < 0 || make_dir(work) < 0
-	    || make_dir(ov->target) < 0) {
+	    || (keep && make_dir(keep) < 0) || make_upper(upper, spec->lower) < 0
+	    || make_dir(work) < 0 || make_dir(ov->target) < 0) {
 		for (int i = 0; i < ov->nscratch; i++)
 			rm_tree(ov->scratch[i]);
 		return -1;

@@ -61,7 +61,10 @@
 /* Room for "@<pid>" after the name: pids have at most 7 digits (4194304). */
 #define HOSTNAME_MAX_LEN 56
 #define SETUP_TIMEOUT_MS 60000
-#define MAX_MOUNTS 32
+/* --bind and --tmpfs; then room for sdocker's own: the /tmp of
+ * --read-only and the three /etc files of --net bridge. */
+#define MAX_USER_MOUNTS 16
+#define MAX_MOUNTS (MAX_USER_MOUNTS + 4)
 /* The namespaces sdocker_run clones into.  The child makes its network
  * namespace itself, first thing (see child_main); its IPC namespace is the
  * one ipc_create() made (see ipc.c). */
@@ -353,12 +356,15 @@ static void set_overlay(struct options *o, const struct opt *op, const char *arg
 	o->overlay_dir = arg ? absolute(op, arg) : NULL;
 }
 
+/* The tmpfs --read-only puts on /tmp: one of sdocker's own mounts. */
+static const struct opt read_only_tmp_opt = { "tmpfs", 0, 0, NULL, 0, 0, 0 };
+
 static struct container_mount *new_mount(struct options *o, const struct opt *op, int type)
 {
 	struct container_mount *m;
 
-	if (o->nmounts == MAX_MOUNTS)
-		bad_usage("--%s: at most %d --bind and --tmpfs in all", op->name, MAX_MOUNTS);
+	if (o->nmounts >= (op == &read_only_tmp_opt ? MAX_MOUNTS : MAX_USER_MOUNTS))
+		bad_usage("--%s: at most %d --bind and --tmpfs in all", op->name, MAX_USER_MOUNTS);
 	m = &o->mounts[o->nmounts++];
 	memset(m, 0, sizeof *m);
 	m->type = type;
@@ -632,15 +638,13 @@ static void host_device_binds(struct options *o)
  * one there already. */
 static void read_only_tmp(struct options *o)
 {
-	static const struct opt tmp = { "tmpfs", 0, 0, NULL, 0, 0, 0 };
-
 	if (!o->read_only)
 		return;
 	for (int i = 0; i < o->nmounts; i++) {
 		if (strcmp(o->mounts[i].dst, "/tmp") == 0)
 			return;
 	}
-	set_tmpfs(o, &tmp, "/tmp");
+	set_tmpfs(o, &read_only_tmp_opt, "/tmp");
 }
 
 /* --name must not be a container's that exists (checked again, atomically,

@@ -27,7 +27,10 @@ SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
 DEBUG_CPPFLAGS = $(CPPFLAGS) -U_FORTIFY_SOURCE -I.
 DEBUG_CFLAGS   = -std=gnu11 $(WARN) -O1 -g $(SANITIZE)
-VG_CFLAGS      = -std=gnu11 $(WARN) -O1 -g
+# SDOCKER_MEMCHECK_BUILD: sdocker_exec runs from its own file, not a
+# sealed memfd copy (memcheck cannot follow an fexecve of a close-on-exec
+# memfd).  Only this build, which is never installed.
+VG_CFLAGS      = -std=gnu11 $(WARN) -O1 -g -DSDOCKER_MEMCHECK_BUILD
 
 # The sanitizer settings (exit status 99 on any report, leak checks on for
 # sdocker_run and off for sdocker_exec, where LSan hangs) are compiled into

@@ -459,7 +459,7 @@ refused() {
         fail "$status:" "$stderr"
     run --separate-stderr "$RUN" --overlay="$f" "$R" /bin/true
     [[ $status == 125 ]] || fail "status $status:" "$stderr"
-    [[ ${#stderr_lines[@]} == 1 && ${stderr_lines[0]} == "sdocker_run: mkdir $f/upper: Not a directory" ]] ||
+    [[ ${#stderr_lines[@]} == 1 && ${stderr_lines[0]} == "sdocker_run: --overlay=$f: not a directory" ]] ||
         fail "expected one line:" "$stderr"
     [[ -f $f && ! -s $f ]]
 }
