@@ -454,8 +454,8 @@ int ct_overlay_prepare(const char *id, const struct ct_overlay_spec *spec, struc
 	if (ct_dir(id, dir, sizeof dir) < 0 || fmt_path(ov->target, sizeof ov->target, "%s/merged", dir) < 0
 	    || fmt_path(upper, sizeof upper, "%s/upper", keep ? keep : dir) < 0
 	    || fmt_path(work, sizeof work, "%s/work", keep ? keep : dir) < 0
-	    || fmt_path(ov->opts, sizeof ov->opts, "lowerdir=%s,upperdir=%s,workdir=%s%s",
-			spec->lower, upper, work, spec->userxattr ? ",userxattr" : "") < 0) {
+	    || fmt_path(ov->opts, sizeof ov->opts, "lowerdir=%s,upperdir=%s,workdir=%s%s%s",
+			spec->lower, upper, work, spec->userxattr ? ",userxattr" : "", keep ? "" : ",volatile") < 0) {
 		warnx("the overlay of container %s: its paths are too long", id);
 		return -1;
 	}
