@@ -465,13 +465,14 @@ int ct_overlay_prepare(const char *id, const struct ct_overlay_spec *spec, struc
 	 * for the overlay alone, else the overlay's three directories (a kept
 	 * container keeps its config, log and exit record); never DIR/upper
 	 * of --overlay=DIR, the container's changes. */
-	if (!spec->kept)
+	if (!spec->kept) {
 		strcpy(ov->scratch[ov->nscratch++], dir);
-	else
+	} else {
 		strcpy(ov->scratch[ov->nscratch++], ov->target);
-	if (spec->kept && !keep)
-		strcpy(ov->scratch[ov->nscratch++], upper);
-	if (keep)
+		if (!keep)
+			strcpy(ov->scratch[ov->nscratch++], upper);
+	}
+	if (keep || spec->kept)
 		strcpy(ov->scratch[ov->nscratch++], work);
 	if (!create)
 		return 0;

@@ -34,6 +34,10 @@ setup_file() {
     chmod 755 "$HOMEDIR"
     mkdir "$HOMEDIR/bin"
     cp "$RUN" "$EXEC" "$HOMEDIR/bin/"
+    local t
+    for t in sdocker_ps sdocker_logs sdocker_stop sdocker_rm; do
+        cp "${SDOCKER_BIN:-$REPO}/$t" "$HOMEDIR/bin/"
+    done
     cp -a "$ROOTFS" "$HOMEDIR/rootfs"
     mkdir -m 700 "$HOMEDIR/xdg" "$HOMEDIR/data"
     chown "$USER_NAME:" "$HOMEDIR/xdg" "$HOMEDIR/data"
@@ -51,6 +55,12 @@ setup() {
 
 teardown() {
     local rc=0 left
+    # Kept containers a failed test did not get to remove: the user's,
+    # then root's, by the names the tests gave them.
+    if [[ -f $BATS_TEST_TMPDIR/kept ]]; then
+        as_user "$HOMEDIR/bin/sdocker_rm" -f mine >/dev/null 2>&1
+        "${SDOCKER_BIN:-$REPO}/sdocker_rm" -f roots >/dev/null 2>&1
+    fi
     # The user's own containers: what this test started as the user.
     if [[ -f $BATS_TEST_TMPDIR/user.pids ]]; then
         while read -r pid; do
@@ -182,5 +192,75 @@ user_id() {
     rm -f "$HOMEDIR/probe"
     note "$(grep '^all:' <<<"$output")"
     [[ $output == *"all: "* ]] || fail "the probe did not run (status $status):" "$output" "$stderr"
-    [[ $output != *"WORKED"* ]] || fail "an attack worked:" "$output"
+    [[ $output != *": WORKED"* ]] || fail "an attack worked:" "$output"
+}
+
+@test "the user's own containers: ps, logs, stop and rm see only them; rm takes an overlay of the subordinate ids' files" {
+    local bin=$HOMEDIR/bin id rootid napid monitor i upper
+    touch "$BATS_TEST_TMPDIR/kept"
+    # A file of a subordinate id in the container's upper layer, and a
+    # directory only that id may enter: what the user alone cannot remove.
+    cp /usr/bin/chown "$HOMEDIR/rootfs/bin/"
+    run --separate-stderr as_user "$bin/sdocker_run" -d --name mine --overlay "$HOMEDIR/rootfs" /bin/sh -c \
+        'mkdir -p /srv/x && echo hi >/srv/x/f && chown -R 5:5 /srv/x && chmod 700 /srv/x && echo made; exec sleep 60'
+    rm -f "$HOMEDIR/rootfs/bin/chown"
+    [[ $status == 0 ]] || fail "status $status:" "$stderr"
+    id=$output
+    echo "$id" >>"$BATS_TEST_TMPDIR/user.pids"
+    run --separate-stderr as_user "$bin/sdocker_run" -d --name nap "$HOMEDIR/rootfs" sleep 60
+    napid=$output
+    echo "$napid" >>"$BATS_TEST_TMPDIR/user.pids"
+    # One of root's at the same time, which the user must not see.
+    "$RUN" -d --name roots "$ROOTFS" sleep 60 >"$BATS_TEST_TMPDIR/root.id" 2>/dev/null
+    rootid=$(cat "$BATS_TEST_TMPDIR/root.id")
+    echo "$rootid" >>"$BATS_TEST_TMPDIR/user.pids"
+    for ((i = 0; i < SDOCKER_TEST_TIMEOUT * 10; i++)); do
+        grep -qx made "$HOMEDIR/data/sdocker/containers/$id/log" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -qx made "$HOMEDIR/data/sdocker/containers/$id/log" ||
+        fail "the container did not say made:" "$(cat "$HOMEDIR/data/sdocker/containers/$id/log" 2>&1)"
+    upper=$HOMEDIR/data/sdocker/containers/$id/upper
+    [[ $(stat -c %u "$upper/srv/x") == $((${SUBUIDS%%:*} + 4)) ]] ||
+        fail "/srv/x is not subordinate id $((${SUBUIDS%%:*} + 4))'s:" "$(ls -lnR "$upper" 2>&1)"
+
+    run --separate-stderr as_user "$bin/sdocker_ps"
+    [[ $status == 0 && $output == *"$id  mine "*running* && $output == *"$napid  nap "*running* ]] ||
+        fail "ps: $status:" "$output" "$stderr"
+    [[ $output != *roots* && $output != *"$rootid"* ]] || fail "the user sees root's container:" "$output"
+    run "${SDOCKER_BIN:-$REPO}/sdocker_ps" -a
+    [[ $output != *mine* && $output != *nap* ]] || fail "root's sdocker_ps lists the user's containers:" "$output"
+    run --separate-stderr as_user "$bin/sdocker_logs" mine
+    [[ $status == 0 && $output == made ]] || fail "logs: $status:" "$output" "$stderr"
+    run --separate-stderr as_user "$bin/sdocker_stop" roots
+    [[ $status == 125 && $stderr == *"no such container"* ]] || fail "the user may stop root's: $status:" "$stderr"
+    run --separate-stderr as_user "$bin/sdocker_stop" -t 1 nap
+    [[ $status == 0 ]] || fail "stop: $status:" "$stderr"
+    run --separate-stderr as_user "$bin/sdocker_rm" nap
+    [[ $status == 0 && $output == "$napid" ]] || fail "rm nap: $status:" "$output" "$stderr"
+
+    # Its sdocker_run killed: nobody removes the upper layer but sdocker_rm.
+    monitor=$(ps -o ppid= -p "$id" | tr -d ' ')
+    [[ -n $monitor ]] || fail "no monitor for $id"
+    kill -KILL "$monitor"
+    for ((i = 0; i < SDOCKER_TEST_TIMEOUT * 10; i++)); do
+        [[ -e /proc/$id ]] || break
+        sleep 0.1
+    done
+    [[ -d $upper/srv/x ]] || fail "the upper layer went with its sdocker_run"
+    run --separate-stderr as_user "$bin/sdocker_rm" -f mine
+    [[ $status == 0 && $output == "$id" ]] || fail "rm: $status:" "$output" "$stderr"
+    [[ ! -e $HOMEDIR/data/sdocker/containers/$id ]] || fail "rm left: $(find "$HOMEDIR/data/sdocker/containers/$id")"
+    "${SDOCKER_BIN:-$REPO}/sdocker_rm" -f roots >/dev/null
+}
+
+@test "without root: --net host has the host's links and a read-only /sys; --net container:X is refused in one line" {
+    run --separate-stderr as_user "$HOMEDIR/bin/sdocker_run" --net host "$HOMEDIR/rootfs" /bin/sh -c \
+        'ls /sys/class/net | sort | tr "\n" " "; echo; touch /sys/x 2>&1; true'
+    [[ $status == 0 ]] || fail "status $status:" "$stderr"
+    [[ ${lines[0]} == "$(ls /sys/class/net | sort | tr '\n' ' ')" ]] || fail "not the host's links:" "$output"
+    [[ ${lines[1]} == *"Read-only file system"* ]] || fail "/sys is writable:" "$output"
+    run --separate-stderr as_user "$HOMEDIR/bin/sdocker_run" --net container:1 "$HOMEDIR/rootfs" /bin/true
+    [[ $status == 125 && ${#stderr_lines[@]} == 1 && $stderr == *"--net container:1 needs root"* ]] ||
+        fail "status $status:" "$stderr"
 }
