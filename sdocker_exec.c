@@ -248,11 +248,16 @@ static void check_rootfs_arg(const struct target *t, const struct stat *theirs)
 {
 	struct stat given;
 
-	if (stat(t->rootfs_arg, &given) < 0 && errno == ENOENT && strchr(t->rootfs_arg, '/') == NULL)
+	/* Most often a command given without "--" (docker's habit):
+	 * `sdocker_exec ID ps -ef`, `sdocker_exec ID /bin/ls`. */
+	if (stat(t->rootfs_arg, &given) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			err(EXIT_SDOCKER, "rootfs %s", t->rootfs_arg);
+		given.st_mode = 0;
+	}
+	if (!S_ISDIR(given.st_mode))
 		errx(EXIT_SDOCKER, "'%s' is not a directory: to run a command, put -- before it "
 		     "(" PROG " %d -- %s ...)", t->rootfs_arg, (int)t->id, t->rootfs_arg);
-	if (stat(t->rootfs_arg, &given) < 0)
-		err(EXIT_SDOCKER, "rootfs %s", t->rootfs_arg);
 	if (given.st_dev != theirs->st_dev || given.st_ino != theirs->st_ino)
 		errx(EXIT_SDOCKER, "rootfs %s is not the root of container %d (%s)", t->rootfs_arg,
 		     (int)t->id, t->st.rootfs);

@@ -468,6 +468,17 @@ teardown() {
     done
 }
 
+@test "docker's habit, a command without --: one line saying to put -- before it, 125" {
+    exec_start
+    local c
+    for c in ps /bin/ps "$ROOTFS/etc/passwd"; do
+        run --separate-stderr "$EXEC" "$CID" "$c" -ef
+        exec_refused "is not a directory: to run a command, put -- before it" || fail "(command $c)"
+        [[ $stderr == "sdocker_exec: '$c' is not a directory: to run a command, put -- before it (sdocker_exec $CID -- $c ...)" ]] ||
+            fail "not the hint for $c:" "$stderr"
+    done
+}
+
 @test "refuses a caller that is not root a container of root's: 125, one line" {
     exec_start
     run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups "$EXEC" "$CID" -- true
