@@ -539,7 +539,9 @@ nothing_made() {
     container a --net bridge -p 8080:80 "$ROOTFS" sleep 60
     local a=$CID links routes
     links=$(h_links)
-    routes=$(h_routes)
+    # IPv4 only: a's veth and the bridge get their IPv6 link-local routes
+    # when duplicate address detection ends, a second or two from now.
+    routes=$(ip -n "$H" -4 route show table all)
     # nothing_made wants no lease directory and no table: a runs, so check
     # by hand that b got no lease and no rule.
     local rules
@@ -555,7 +557,7 @@ nothing_made() {
     [[ $(leases | wc -l) == 1 ]] || fail "leases: $(leases)"
     [[ $(h_dnat) == "$rules" ]] || fail "DNAT rules changed:" "$(h_dnat)"
     [[ $(h_links) == "$links" ]] || fail "links: $(h_links)"
-    [[ $(h_routes) == "$routes" ]] || fail "routes: $(h_routes)"
+    [[ $(ip -n "$H" -4 route show table all) == "$routes" ]] || fail "routes: $(h_routes)"
 }
 
 @test "refused: invalid --net, --subnet and --publish specs" {
