@@ -1976,6 +1976,11 @@ int net_bridge_attach(pid_t id, int netns_fd, const struct net_config *c, const 
 			goto out;
 		}
 	}
+	/* A dead run's DNAT rule for a port this one publishes would match
+	 * first and take its traffic: a run that publishes clears the dead
+	 * ones' leases and rules now, whoever found their records. */
+	if (l->npublish > 0 && sweep_locked(lock, l->dir, 0, 0) < 0)
+		goto out;
 	if (br.index == 0) {
 		if (bridge_create(&rt) < 0)
 			goto out;

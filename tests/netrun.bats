@@ -474,6 +474,27 @@ kill_run() {
     assert_cgroups_gone "$dead"
 }
 
+@test "after SIGKILL of sdocker_run, swept from another namespace: the next run publishing its port clears the dead rule first" {
+    kill_run victim
+    local dead=$CID
+    let_sweeps_run
+    # A run in another network namespace (the stand-in internet) finds the
+    # dead record and sweeps only there: the lease and the DNAT rule in
+    # this namespace stay behind, with no record left to lead to them.
+    run --separate-stderr in_i "$SDRUN" -v "$ROOTFS" true </dev/null
+    [[ $status == 0 ]] || fail "the run in the other namespace: status $status: $stderr"
+    [[ ! -e $STATE_DIR/$dead ]] || skip "the record of $dead was not swept by that run (another run holds the sweeps)"
+    [[ -e $LEASES/$DEAD_ADDR ]] || fail "the dead lease went with its record: the test would prove nothing"
+    container web --net bridge -p 8080:80 "$ROOTFS" httpd -p 80 -d /etc
+    local web=$CID
+    wait_for "$T/web.out" listening
+    [[ $(h_dnat | grep 'dport 8080' | grep -vc "comment \"container $web ") == 0 ]] ||
+        fail "a DNAT rule for 8080 not of container $web:" "$(h_dnat)"
+    [[ ! -e $LEASES/$DEAD_ADDR || $DEAD_ADDR == "$(addr_of "$web")" ]] || fail "the dead lease $DEAD_ADDR stays"
+    run in_h "$ROOTFS/bin/http-get" -t 5 http://127.0.0.1:8080/hostname
+    [[ $status == 0 && $output == "sdocker@$web" ]] || fail "the published port: status $status: $output"
+}
+
 @test "after SIGKILL of sdocker_run, --cleanup removes everything, the bridge too" {
     kill_run victim
     let_sweeps_run
