@@ -1,5 +1,5 @@
 # mk/bench.mk: the benchmarks, included by the top Makefile.  It owns
-# the bench targets and the two small programs in bench/; the work itself is
+# the bench targets and the small programs in bench/; the work itself is
 # bench/run.sh's.  It assumes only that the top Makefile has `all`, `rootfs`,
 # `clean`, the compiler settings (CC, CPPFLAGS, ALL_CFLAGS, LDFLAGS) and
 # RUN_OBJS.
@@ -21,6 +21,10 @@ bench/floor: bench/floor.c
 bench/strue: bench/true.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -static -o $@ $<
 
+# Holds a sealed memfd copy of sdocker_exec, to time its first step.
+bench/sealed: bench/sealed.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
 # sdocker_run without the /sys, /dev and /dev/pts mounts and lo (see
 # container.c): what the floor leaves out, taken out, to tell their cost
 # from the rest of sdocker's.  A benchmark peer only, never installed.
@@ -32,7 +36,7 @@ bench/sdocker_run-bare: $(RUN_OBJS:.o=.c) $(HEADERS)
 rootfs/bin/strue: bench/strue | rootfs
 	install -m 0755 bench/strue $@
 
-bench-build: all rootfs bench/floor bench/sdocker_run-bare rootfs/bin/strue
+bench-build: all rootfs bench/floor bench/sdocker_run-bare bench/sealed rootfs/bin/strue
 
 bench-deps:
 	bench/run.sh --deps
@@ -47,5 +51,5 @@ bench-quick: bench-build
 clean: bench-clean
 
 bench-clean:
-	rm -f bench/floor bench/strue bench/sdocker_run-bare
+	rm -f bench/floor bench/strue bench/sdocker_run-bare bench/sealed
 	rm -rf bench/out

@@ -292,9 +292,12 @@ printf 'SDOCKER_V2_NONCE=%s\n' "$nonce" >"$run/files/etc/sdocker-v2/env"
 if [[ $payload == /tmp/* ]]; then
     : >"$run/files/etc/sdocker-v2/keep-tmp"
 fi
+# SHELL as login(1) would set it from the guest's /etc/passwd (root's is
+# bash): script(1), which the terminal tests run, starts $SHELL, or /bin/sh
+# (dash) when it is unset.
 {
     echo '# written by run-guest.sh: the command to run, where, with what'
-    echo 'export HOME=/root TERM=dumb SDOCKER_V2_GUEST=1'
+    echo 'export HOME=/root SHELL=/bin/bash TERM=dumb SDOCKER_V2_GUEST=1'
     [[ -n ${CI+x} ]] && printf 'export CI=%q\n' "$CI"
     for e in "${envs[@]}"; do
         printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
