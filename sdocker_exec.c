@@ -171,6 +171,11 @@ static void parse_args(int argc, char **argv, struct target *t)
  * a memfd that nobody can write, not the host's file.  (The same for every
  * process we start: the command's process runs this copy until its exec.)
  * Returns only when running from the copy. */
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#define ALL_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
 static void run_from_sealed_copy(char **argv)
 {
 	extern char **environ;
@@ -184,11 +189,17 @@ static void run_from_sealed_copy(char **argv)
 	close(self);	/* make test-valgrind's build: see mk/debug.mk */
 	return;
 #endif
-	if (fcntl(self, F_GET_SEALS) >= 0) {	/* only a memfd has seals */
+	/* Already the copy?  Every shmem file answers F_GET_SEALS (a binary on
+	 * tmpfs has F_SEAL_SEAL alone), so ask for all four seals we add. */
+	if ((fcntl(self, F_GET_SEALS) & ALL_SEALS) == ALL_SEALS) {
 		close(self);
 		return;
 	}
-	copy = memfd_create("sdocker_exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	/* MFD_EXEC says so explicitly where vm.memfd_noexec exists (Linux 6.3);
+	 * older kernels refuse the flag with EINVAL and make memfds executable. */
+	copy = memfd_create("sdocker_exec", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (copy < 0 && errno == EINVAL)
+		copy = memfd_create("sdocker_exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (copy < 0 || fstat(self, &sb) < 0)
 		err(EXIT_SDOCKER, "memfd_create for a sealed copy of sdocker_exec");
 	while (off < sb.st_size) {
@@ -197,7 +208,7 @@ static void run_from_sealed_copy(char **argv)
 			err(EXIT_SDOCKER, "copy /proc/self/exe into a memfd");
 		off += n;
 	}
-	if (fcntl(copy, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+	if (fcntl(copy, F_ADD_SEALS, ALL_SEALS) < 0)
 		err(EXIT_SDOCKER, "seal the memfd copy of sdocker_exec");
 	close(self);
 	fexecve(copy, argv, environ);
@@ -516,7 +527,7 @@ int main(int argc, char **argv)
 	prctl(PR_SET_NAME, PROG);
 	prctl(PR_SET_DUMPABLE, 0);
 	parse_args(argc, argv, &t);
-	TRACE("memfd_create(\"sdocker_exec\", MFD_CLOEXEC|MFD_ALLOW_SEALING) ; F_SEAL_WRITE|F_SEAL_GROW|"
+	TRACE("memfd_create(\"sdocker_exec\", MFD_CLOEXEC|MFD_ALLOW_SEALING|MFD_EXEC) ; F_SEAL_WRITE|F_SEAL_GROW|"
 	      "F_SEAL_SHRINK|F_SEAL_SEAL ; fexecve   (it runs from a sealed copy of itself)");
 	TRACE("prctl(PR_SET_DUMPABLE, 0)   (no process of the container can ptrace or open it)");
 	find_container(&t);
