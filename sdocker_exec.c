@@ -179,7 +179,7 @@ static void parse_args(int argc, char **argv, struct target *t)
 static void run_from_sealed_copy(char **argv)
 {
 	extern char **environ;
-	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), copy;
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), copy, seals;
 	struct stat sb;
 	off_t off = 0;
 
@@ -191,7 +191,8 @@ static void run_from_sealed_copy(char **argv)
 #endif
 	/* Already the copy?  Every shmem file answers F_GET_SEALS (a binary on
 	 * tmpfs has F_SEAL_SEAL alone), so ask for all four seals we add. */
-	if ((fcntl(self, F_GET_SEALS) & ALL_SEALS) == ALL_SEALS) {
+	seals = fcntl(self, F_GET_SEALS);	/* -1 (EINVAL) for most files */
+	if (seals >= 0 && (seals & ALL_SEALS) == ALL_SEALS) {
 		close(self);
 		return;
 	}

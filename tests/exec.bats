@@ -637,3 +637,22 @@ teardown() {
     exec_reap "$ep"
     exec_wait 5 exec_in_ps "$CID" 0 "sleep 96" || fail "sleep 96 outlived its sdocker_exec"
 }
+
+@test "it runs from a sealed copy of itself, also when its file is on a tmpfs (which answers F_GET_SEALS too)" {
+    exec_start
+    local dir copy ep exe d
+    dir=$(mktemp -d /dev/shm/sdt-exec.XXXXXX)
+    for d in "$BATS_TEST_TMPDIR" "$dir"; do
+        copy=$d/sdocker_exec
+        cp -- "$EXEC" "$copy"
+        exec_bg "$copy" "$CID" -- sleep 95
+        ep=$EXEC_BG_PID
+        exec_wait 10 exec_in_ps "$CID" 1 "sleep 95" || { rm -rf -- "$dir"; fail "the exec'd sleep 95 never showed in ps"; }
+        exe=$(readlink "/proc/$ep/exe")
+        kill -TERM "$ep"
+        exec_reap "$ep"
+        [[ $exe == "/memfd:sdocker_exec (deleted)" ]] ||
+            { rm -rf -- "$dir"; fail "run from $d: its exe is '$exe', not the sealed memfd"; }
+    done
+    rm -rf -- "$dir"
+}
