@@ -332,30 +332,41 @@ static int is_loopback_ns(const char *s)
 	return 0;
 }
 
-/* Append a line to buf; -1 (ENAMETOOLONG) if it does not fit. */
-static int append(char *buf, size_t size, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+/* Text being written into a buffer of the caller's. */
+struct text_out {
+	char *buf;
+	size_t size, used;
+};
+
+/* The resolv.conf being written, and the nameservers that went into it. */
+struct resolv_out {
+	struct text_out t;
+	int kept, dropped;
+	char first_dropped[INET6_ADDRSTRLEN + 8];
+};
+
+/* Append a line; -1 (ENAMETOOLONG) if it does not fit. */
+static int append(struct text_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int append(struct text_out *o, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf + *used, size - *used, fmt, ap);
+	n = vsnprintf(o->buf + o->used, o->size - o->used, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= size - *used) {
+	if (n < 0 || (size_t)n >= o->size - o->used) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	*used += (size_t)n;
+	o->used += (size_t)n;
 	return 0;
 }
 
 /* The nameserver lines of text that are not loopback addresses, and with
- * others, its search, domain and options lines, appended to buf.  Counts
- * the nameservers kept and dropped; remembers the first dropped. */
-static int copy_resolv(const char *text, int others, char *buf, size_t size, size_t *used,
-		       int *kept, int *dropped, char *first_dropped, size_t fd_size)
+ * others, its search, domain and options lines, appended.  Counts the
+ * nameservers kept and dropped; remembers the first dropped. */
+static int copy_resolv(const char *text, int others, struct resolv_out *o)
 {
 	while (*text) {
 		size_t len = strcspn(text, "\n");
@@ -368,16 +379,16 @@ static int copy_resolv(const char *text, int others, char *buf, size_t size, siz
 			p += strspn(p, " \t");
 			if (sscanf(p, "%15s %53s", word, arg) == 2 && strcmp(word, "nameserver") == 0) {
 				if (is_loopback_ns(arg)) {
-					if (!(*dropped)++)
-						snprintf(first_dropped, fd_size, "%s", arg);
+					if (!o->dropped++)
+						snprintf(o->first_dropped, sizeof o->first_dropped, "%s", arg);
 				} else {
-					if (append(buf, size, used, "nameserver %s\n", arg) < 0)
+					if (append(&o->t, "nameserver %s\n", arg) < 0)
 						return -1;
-					(*kept)++;
+					o->kept++;
 				}
 			} else if (others && (strncmp(p, "search", 6) == 0 || strncmp(p, "domain", 6) == 0
 					      || strncmp(p, "options", 7) == 0)) {
-				if (append(buf, size, used, "%s\n", p) < 0)
+				if (append(&o->t, "%s\n", p) < 0)
 					return -1;
 			}
 		}
@@ -390,35 +401,35 @@ static int copy_resolv(const char *text, int others, char *buf, size_t size, siz
 
 int net_resolv_text(const char *host, const char *upstream, char *buf, size_t size)
 {
-	size_t used = 0;
-	int kept = 0, dropped = 0, ignored = 0;
-	char first[INET6_ADDRSTRLEN + 8] = "", unused[INET6_ADDRSTRLEN + 8];
+	struct resolv_out o = { .t = { buf, size, 0 } };
 
 	if (size == 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	buf[0] = '\0';
-	if (append(buf, size, &used, "# the host's /etc/resolv.conf, as sdocker gives it to containers\n") < 0
-	    || copy_resolv(host, 1, buf, size, &used, &kept, &dropped, first, sizeof first) < 0)
+	if (append(&o.t, "# the host's /etc/resolv.conf, as sdocker gives it to containers\n") < 0
+	    || copy_resolv(host, 1, &o) < 0)
 		return -1;
-	if (kept == 0 && dropped && upstream) {
+	if (o.kept == 0 && o.dropped && upstream) {
 		/* A local resolver (systemd-resolved's 127.0.0.53): the
-		 * servers it asks are what the container can use too. */
-		if (append(buf, size, &used, "# the host's nameserver %s is a local resolver; the "
-			   "servers it asks:\n", first) < 0
-		    || copy_resolv(upstream, 0, buf, size, &used, &kept, &ignored, unused,
-				   sizeof unused) < 0)
+		 * servers it asks are what the container can use too.  Its
+		 * own loopback lines are not counted as the host's. */
+		int dropped = o.dropped;
+
+		if (append(&o.t, "# the host's nameserver %s is a local resolver; the "
+			   "servers it asks:\n", o.first_dropped) < 0
+		    || copy_resolv(upstream, 0, &o) < 0)
 			return -1;
+		o.dropped = dropped;
 	}
-	if (kept == 0
-	    && append(buf, size, &used,
-		      "# No nameserver: %s%s.  Inside the container a loopback address\n"
+	if (o.kept == 0
+	    && append(&o.t, "# No nameserver: %s%s.  Inside the container a loopback address\n"
 		      "# is the container's own lo, where no resolver listens.\n",
-		      dropped ? "the host's is a loopback address, " : "the host has none",
-		      first) < 0)
+		      o.dropped ? "the host's is a loopback address, " : "the host has none",
+		      o.first_dropped) < 0)
 		return -1;
-	return (int)used;
+	return (int)o.t.used;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -438,19 +449,19 @@ struct lease_rec {
 static int lease_text(const struct net_lease *l, char *buf, size_t size)
 {
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	size_t used = 0;
+	struct text_out o = { buf, size, 0 };
 
-	if (append(buf, size, &used, "id=%d\naddr=%s\nveth=%s\n", (int)l->id,
+	if (append(&o, "id=%d\naddr=%s\nveth=%s\n", (int)l->id,
 		   ip_str(l->addr, a), l->veth) < 0)
 		return -1;
 	for (int i = 0; i < l->npublish; i++) {
 		const struct net_publish *p = &l->publish[i];
-		if (append(buf, size, &used, "publish=%s %s %u %u\n",
+		if (append(&o, "publish=%s %s %u %u\n",
 			   p->proto == IPPROTO_UDP ? "udp" : "tcp", ip_str(p->host_ip, b),
 			   p->host_port, p->port) < 0)
 			return -1;
 	}
-	return (int)used;
+	return (int)o.used;
 }
 
 static int lease_parse(const char *text, struct lease_rec *r)
@@ -730,11 +741,11 @@ static int sweep_locked(int dirfd, const char *dir, int thorough, int report);
 
 /* Trace a request as the kernel sees it, with the ip(8) command it does
  * the work of, then send it. */
-static int rt_call(struct nl_sock *s, struct nl_buf *b, nl_cb cb, void *arg, int quiet,
-		   const char *what, const char *equiv)
+static int rt_call(struct nl_sock *s, struct nl_buf *b, int quiet, const char *what,
+		   const char *equiv)
 {
 	TRACE("%s   (%s)", what, equiv);
-	return nl_talk(s, b, cb, arg, quiet, what);
+	return nl_talk(s, b, quiet, what);
 }
 
 struct link_info {
@@ -783,7 +794,8 @@ static int link_get(struct nl_sock *s, const char *where, const char *name, stru
 	nl_msg_end(&b);
 	snprintf(what, sizeof what, "%sRTM_GETLINK %s", where, name);
 	TRACE("%s   (ip link show %s)", what, name);
-	if (nl_talk(s, &b, link_cb, li, ENODEV, what) < 0) {
+	nl_on_answer(&b, link_cb, li);
+	if (nl_talk(s, &b, ENODEV, what) < 0) {
 		if (errno != ENODEV)
 			return -1;
 		li->index = 0;
@@ -803,15 +815,24 @@ static int link_del(struct nl_sock *s, const char *name)
 	snprintf(what, sizeof what, "RTM_DELLINK %s", name);
 	TRACE("%s   (ip link del %s)", what, name);
 	/* Gone already (with the container's namespace): nothing to do. */
-	if (nl_talk(s, &b, NULL, NULL, ENODEV, what) < 0 && errno != ENODEV)
+	if (nl_talk(s, &b, ENODEV, what) < 0 && errno != ENODEV)
 		return -1;
 	return 0;
 }
 
-/* RTM_NEWADDR addr/prefix with its broadcast address on link index. */
-static int addr_add(struct nl_sock *s, const char *where, const char *dev, int index,
-		    uint32_t addr, unsigned prefix, const char *equiv_prefix)
+/* A link as the trace names it: on the host ("", "") or in a container
+ * ("[container N] ", "nsenter -t N -n "). */
+struct link_ref {
+	const char *dev;
+	int index;
+	const char *where;
+	const char *equiv_prefix;
+};
+
+/* RTM_NEWADDR addr/prefix with its broadcast address on the link. */
+static int addr_add(struct nl_sock *s, const struct link_ref *link, uint32_t addr, unsigned prefix)
 {
+	const char *where = link->where, *dev = link->dev;
 	struct nl_buf b;
 	struct ifaddrmsg *ifa;
 	uint32_t brd = addr | ~prefix_mask(prefix);
@@ -823,7 +844,7 @@ static int addr_add(struct nl_sock *s, const char *where, const char *dev, int i
 		ifa->ifa_family = AF_INET;
 		ifa->ifa_prefixlen = (uint8_t)prefix;
 		ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-		ifa->ifa_index = (uint32_t)index;
+		ifa->ifa_index = (uint32_t)link->index;
 	}
 	nl_put(&b, IFA_LOCAL, &addr, 4);
 	nl_put(&b, IFA_ADDRESS, &addr, 4);
@@ -831,9 +852,9 @@ static int addr_add(struct nl_sock *s, const char *where, const char *dev, int i
 	nl_msg_end(&b);
 	snprintf(what, sizeof what, "%sRTM_NEWADDR %s/%u brd %s dev %s", where, ip_str(addr, a),
 		 prefix, ip_str(brd, bc), dev);
-	snprintf(equiv, sizeof equiv, "%sip addr add %s/%u brd + dev %s", equiv_prefix, a, prefix,
-		 dev);
-	return rt_call(s, &b, NULL, NULL, 0, what, equiv);
+	snprintf(equiv, sizeof equiv, "%sip addr add %s/%u brd + dev %s", link->equiv_prefix, a,
+		 prefix, dev);
+	return rt_call(s, &b, 0, what, equiv);
 }
 
 /* The bridge: a random locally administered MAC, because a bridge without
@@ -870,14 +891,15 @@ static int bridge_create(struct nl_sock *s)
 	snprintf(equiv, sizeof equiv, "ip link add %s address %02x:%02x:%02x:%02x:%02x:%02x type bridge; "
 		 "ip link set %s up", NET_BRIDGE_NAME, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
 		 NET_BRIDGE_NAME);
-	return rt_call(s, &b, NULL, NULL, 0, what, equiv);
+	return rt_call(s, &b, 0, what, equiv);
 }
 
 /* The veth pair, made in one request: the host side veth<id> on the bridge
  * and up, the peer born in the container's namespace as eth0 and up. */
-static int veth_create(struct nl_sock *s, const char *veth, int bridge_index, int netns_fd,
-		       pid_t id, uint32_t addr, int quiet)
+static int veth_create(struct nl_sock *s, const struct net_lease *l, int bridge_index,
+		       int netns_fd, int quiet)
 {
+	const char *veth = l->veth;
 	struct nl_buf b;
 	struct ifinfomsg *ifi, *peer;
 	size_t info, data, pm;
@@ -888,7 +910,7 @@ static int veth_create(struct nl_sock *s, const char *veth, int bridge_index, in
 	unsigned char mac[6] = { 0x02, 0x73 };
 	char what[200], equiv[240];
 
-	memcpy(mac + 2, &addr, 4);
+	memcpy(mac + 2, &l->addr, 4);
 
 	nl_buf_init(&b);
 	ifi = nl_msg_begin(&b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, sizeof *ifi);
@@ -919,8 +941,8 @@ static int veth_create(struct nl_sock *s, const char *veth, int bridge_index, in
 		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], netns_fd, NET_BRIDGE_NAME);
 	snprintf(equiv, sizeof equiv, "ip link add %s master %s up type veth peer name %s address "
 		 "%02x:%02x:%02x:%02x:%02x:%02x netns %d", veth, NET_BRIDGE_NAME, PEER_NAME,
-		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], (int)id);
-	return rt_call(s, &b, NULL, NULL, quiet, what, equiv);
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], (int)l->id);
+	return rt_call(s, &b, quiet, what, equiv);
 }
 
 /* Hairpin mode on the veth's bridge port: a frame may leave by the port
@@ -946,7 +968,7 @@ static int port_hairpin(struct nl_sock *s, const char *veth)
 	nl_msg_end(&b);
 	snprintf(what, sizeof what, "RTM_NEWLINK %s type bridge_slave hairpin on", veth);
 	snprintf(equiv, sizeof equiv, "ip link set %s type bridge_slave hairpin on", veth);
-	return rt_call(s, &b, NULL, NULL, 0, what, equiv);
+	return rt_call(s, &b, 0, what, equiv);
 }
 
 /* RTM_NEWLINK on an existing link: up. */
@@ -966,7 +988,7 @@ static int link_up(struct nl_sock *s, const char *where, const char *dev, int in
 	nl_msg_end(&b);
 	snprintf(what, sizeof what, "%sRTM_NEWLINK %s up", where, dev);
 	snprintf(equiv, sizeof equiv, "nsenter -t %d -n ip link set %s up", (int)id, dev);
-	return rt_call(s, &b, NULL, NULL, 0, what, equiv);
+	return rt_call(s, &b, 0, what, equiv);
 }
 
 static int route_add_default(struct nl_sock *s, const char *where, int index, uint32_t gateway,
@@ -991,7 +1013,7 @@ static int route_add_default(struct nl_sock *s, const char *where, int index, ui
 	snprintf(what, sizeof what, "%sRTM_NEWROUTE default via %s dev %s", where, ip_str(gateway, g),
 		 PEER_NAME);
 	snprintf(equiv, sizeof equiv, "nsenter -t %d -n ip route add default via %s", (int)id, g);
-	return rt_call(s, &b, NULL, NULL, 0, what, equiv);
+	return rt_call(s, &b, 0, what, equiv);
 }
 
 /* The bridge's IPv4 address: the gateway, and with its prefix the subnet. */
@@ -1030,7 +1052,8 @@ static int bridge_address(struct nl_sock *s, struct bridge_addr *ba)
 	if (ifa)
 		ifa->ifa_family = AF_INET;
 	nl_msg_end(&b);
-	return rt_call(s, &b, addr_cb, ba, 0, "RTM_GETADDR dump, AF_INET",
+	nl_on_answer(&b, addr_cb, ba);
+	return rt_call(s, &b, 0, "RTM_GETADDR dump, AF_INET",
 		       "ip -4 addr show dev " NET_BRIDGE_NAME);
 }
 
@@ -1088,7 +1111,8 @@ static int routes_dump(struct nl_sock *s, struct route_list *rl)
 	if (rt)
 		rt->rtm_family = AF_INET;
 	nl_msg_end(&b);
-	if (rt_call(s, &b, route_cb, rl, 0, "RTM_GETROUTE dump, AF_INET",
+	nl_on_answer(&b, route_cb, rl);
+	if (rt_call(s, &b, 0, "RTM_GETROUTE dump, AF_INET",
 		    "ip -4 route show table all: a subnet must not overlap any") < 0)
 		return -1;
 	if (rl->failed) {
@@ -1339,7 +1363,7 @@ static int batch_send(struct nl_sock *s, struct nl_buf *b, int quiet, const char
 {
 	nl_batch_end(b);
 	TRACE("NFNL_MSG_BATCH_END   (the kernel applies the whole batch, or none of it)");
-	return nl_talk(s, b, NULL, NULL, quiet, what);
+	return nl_talk(s, b, quiet, what);
 }
 
 /* 1 if the table exists, 0 if not, -1 (printed). */
@@ -1352,7 +1376,7 @@ static int table_exists(struct nl_sock *s)
 	nl_put_str(&b, NFTA_TABLE_NAME, NET_TABLE);
 	nl_msg_end(&b);
 	TRACE("NFT_MSG_GETTABLE ip %s   (nft list table ip %s)", NET_TABLE, NET_TABLE);
-	if (nl_talk(s, &b, NULL, NULL, ENOENT, "NFT_MSG_GETTABLE ip " NET_TABLE) == 0)
+	if (nl_talk(s, &b, ENOENT, "NFT_MSG_GETTABLE ip " NET_TABLE) == 0)
 		return 1;
 	return errno == ENOENT ? 0 : -1;
 }
@@ -1452,7 +1476,8 @@ static int rules_delete(struct nl_sock *s, int (*doomed)(const char *, void *), 
 	nl_put_str(b, NFTA_RULE_TABLE, NET_TABLE);
 	nl_msg_end(b);
 	TRACE("NFT_MSG_GETRULE dump, table ip %s   (nft -a list table ip %s)", NET_TABLE, NET_TABLE);
-	if (nl_talk(s, b, rule_cb, &rl, ENOENT, "NFT_MSG_GETRULE ip " NET_TABLE) < 0) {
+	nl_on_answer(b, rule_cb, &rl);
+	if (nl_talk(s, b, ENOENT, "NFT_MSG_GETRULE ip " NET_TABLE) < 0) {
 		rc = errno == ENOENT ? 0 : -1;
 		goto out;
 	}
@@ -1818,9 +1843,10 @@ static int pick_subnet(struct nl_sock *rt, const struct link_info *br, const str
 /* The bridge's address and route_localnet, on first use. */
 static int bridge_configure(struct nl_sock *rt, int index, const struct net_lease *l)
 {
+	const struct link_ref bridge = { NET_BRIDGE_NAME, index, "", "" };
 	char path[96];
 
-	if (addr_add(rt, "", NET_BRIDGE_NAME, index, l->gateway, l->subnet.prefix, "") < 0)
+	if (addr_add(rt, &bridge, l->gateway, l->subnet.prefix) < 0)
 		return -1;
 	snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/route_localnet", NET_BRIDGE_NAME);
 	TRACE("sysctl net.ipv4.conf.%s.route_localnet=1   (write %s: lets ports published "
@@ -1839,7 +1865,7 @@ static int make_veth(struct nl_sock *rt, const struct net_lease *l, int bridge, 
 {
 	struct link_info li;
 
-	if (veth_create(rt, l->veth, bridge, netns_fd, l->id, l->addr, EEXIST) == 0)
+	if (veth_create(rt, l, bridge, netns_fd, EEXIST) == 0)
 		return 0;
 	if (errno != EEXIST || link_get(rt, "", l->veth, &li) < 0)
 		return -1;
@@ -1856,7 +1882,7 @@ static int make_veth(struct nl_sock *rt, const struct net_lease *l, int bridge, 
 	/* Ours is the only live process with this id, so it is stale. */
 	if (link_del(rt, l->veth) < 0)
 		return -1;
-	return veth_create(rt, l->veth, bridge, netns_fd, l->id, l->addr, 0);
+	return veth_create(rt, l, bridge, netns_fd, 0);
 }
 
 /* eth0's address and the default route, from inside the container's
@@ -1882,7 +1908,8 @@ static int configure_peer(struct net_lease *l, int netns_fd)
 		goto out;
 	}
 	if (link_up(&ct, where, PEER_NAME, li.index, l->id) < 0
-	    || addr_add(&ct, where, PEER_NAME, li.index, l->addr, l->subnet.prefix, equiv) < 0
+	    || addr_add(&ct, &(struct link_ref){ PEER_NAME, li.index, where, equiv }, l->addr,
+			l->subnet.prefix) < 0
 	    || route_add_default(&ct, where, li.index, l->gateway, l->id) < 0)
 		goto out;
 	/* Kept: see peer_sock in net.h. */
@@ -1919,7 +1946,7 @@ static void peer_release(struct net_lease *l)
 	snprintf(equiv, sizeof equiv, "nsenter -t %d -n ip addr del %s/%u dev %s", (int)l->id, a,
 		 l->subnet.prefix, PEER_NAME);
 	/* Gone with the interface already: fine. */
-	rt_call(&ct, &b, NULL, NULL, EADDRNOTAVAIL, what, equiv);
+	rt_call(&ct, &b, EADDRNOTAVAIL, what, equiv);
 	nl_close(&ct);
 	l->peer_sock = -1;
 }
@@ -2234,7 +2261,8 @@ static int sweep_locked(int dirfd, const char *dir, int thorough, int report)
 		if (ifi)
 			ifi->ifi_family = AF_UNSPEC;
 		nl_msg_end(&b);
-		if (rt_call(&rt, &b, port_cb, &pl, 0, "RTM_GETLINK dump",
+		nl_on_answer(&b, port_cb, &pl);
+		if (rt_call(&rt, &b, 0, "RTM_GETLINK dump",
 			    "ip link show master " NET_BRIDGE_NAME) == 0) {
 			for (int i = 0; i < pl.n; i++) {
 				if (strncmp(pl.name[i], "veth", 4) != 0

@@ -102,9 +102,17 @@ void nl_close(struct nl_sock *s)
 
 void nl_buf_init(struct nl_buf *b)
 {
+	b->cb = NULL;
+	b->cb_arg = NULL;
 	b->len = 0;
 	b->msg = 0;
 	b->overflow = 0;
+}
+
+void nl_on_answer(struct nl_buf *b, nl_cb cb, void *arg)
+{
+	b->cb = cb;
+	b->cb_arg = arg;
 }
 
 void *nl_reserve(struct nl_buf *b, size_t len)
@@ -452,8 +460,7 @@ static void extack_msg(const struct nlmsghdr *h, char *out, size_t size)
 		nl_str(tb[NLMSGERR_ATTR_MSG], out, size);
 }
 
-int nl_talk(struct nl_sock *s, struct nl_buf *b, nl_cb cb, void *arg, int quiet,
-	    const char *what)
+int nl_talk(struct nl_sock *s, struct nl_buf *b, int quiet, const char *what)
 {
 	_Alignas(8) char rbuf[32768];
 	unsigned char wants_ack[NL_MAX_MSGS];
@@ -538,8 +545,8 @@ int nl_talk(struct nl_sock *s, struct nl_buf *b, nl_cb cb, void *arg, int quiet,
 			} else if (h->nlmsg_type == NLMSG_DONE) {
 				if (dump)
 					done = 1;
-			} else if (cb && !cb_stop && !err) {
-				if (cb(h, arg) < 0)
+			} else if (b->cb && !cb_stop && !err) {
+				if (b->cb(h, b->cb_arg) < 0)
 					cb_stop = 1;
 			}
 		}

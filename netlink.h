@@ -31,7 +31,14 @@ struct nl_sock {
 	uint32_t seq;
 };
 
+/* Called for each message the kernel answers with (a reply, or one part of
+ * a dump); return 0 to go on, -1 to ignore the rest (the answer is still
+ * read to its end). */
+typedef int (*nl_cb)(const struct nlmsghdr *h, void *arg);
+
 struct nl_buf {
+	nl_cb cb;		/* who reads the answers (nl_on_answer), or NULL */
+	void *cb_arg;
 	size_t len;		/* bytes used */
 	size_t msg;		/* where the message being built starts */
 	int overflow;		/* something did not fit: nl_talk says EMSGSIZE */
@@ -50,6 +57,8 @@ void nl_close(struct nl_sock *s);
 /* --- building requests (pure) ----------------------------------------- */
 
 void nl_buf_init(struct nl_buf *b);
+/* The answers to b's messages go to cb(h, arg) (nl_buf_init: nowhere). */
+void nl_on_answer(struct nl_buf *b, nl_cb cb, void *arg);
 /* Start a message of `type` with `flags` (NLM_F_REQUEST is added), followed
  * by a family header of hdrlen bytes, zeroed; returns that header for the
  * caller to fill, or NULL when it did not fit. */
@@ -96,19 +105,13 @@ int nft_comment_get(const void *udata, size_t len, char *out, size_t size);
 
 /* --- talking ------------------------------------------------------------ */
 
-/* Called for each message the kernel answers with (a reply, or one part of
- * a dump); return 0 to go on, -1 to ignore the rest (the answer is still
- * read to its end). */
-typedef int (*nl_cb)(const struct nlmsghdr *h, void *arg);
-
 /* Send every message in b at once, each numbered; then read until each
  * message that asked for an ack (NLM_F_ACK) has one, or until the dump
- * (NLM_F_DUMP) is done.  Replies go to cb (may be NULL).  Returns 0 when
+ * (NLM_F_DUMP) is done.  Replies go to b's nl_on_answer() reader.  Returns 0 when
  * the kernel accepted everything; else -1 with errno set to its answer,
  * and a line "what: reason" printed unless errno == quiet (0: print
  * always).  In a batch the line also names the message that failed. */
-int nl_talk(struct nl_sock *s, struct nl_buf *b, nl_cb cb, void *arg, int quiet,
-	    const char *what);
+int nl_talk(struct nl_sock *s, struct nl_buf *b, int quiet, const char *what);
 
 /* --- reading answers (pure) ---------------------------------------------- */
 

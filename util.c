@@ -230,44 +230,60 @@ static int owned_dir(const char *path)
 	       && sb.st_uid == getuid();
 }
 
-static const char *pick_dir(const char *env_name, const char *root_dir, const char *user_env,
-			    const char *user_sub, const char *fallback_sub, char *buf, size_t size)
-{
-	const char *env = getenv(env_name), *base = getenv(user_env), *home = getenv("HOME");
+/* Where one of sdocker's directories is, and how a user's is found. */
+struct dir_choice {
+	const char *env_name;		/* the override: SDOCKER_STATE_DIR, ... */
+	const char *root_dir;		/* root's */
+	const char *user_env;		/* XDG_RUNTIME_DIR, ...: <it>/sdocker */
+	const char *user_sub;		/* else $HOME/<it>, if not NULL */
+	const char *fallback_sub;	/* else /tmp/sdocker-UID<it> */
+	const char *dir;		/* the answer, once found */
+	char buf[PATH_MAX];
+};
 
+static const char *pick_dir(struct dir_choice *c)
+{
+	const char *env, *base, *home;
+
+	if (c->dir)
+		return c->dir;
+	env = getenv(c->env_name);
+	base = getenv(c->user_env);
+	home = getenv("HOME");
 	if (env && env[0] == '/')
-		return env;
-	if (geteuid() == 0)
-		return root_dir;
-	if (owned_dir(base) && fmt_path(buf, size, "%s/sdocker", base) == 0)
-		return buf;
-	if (user_sub && owned_dir(home) && fmt_path(buf, size, "%s/%s", home, user_sub) == 0)
-		return buf;
-	if (fmt_path(buf, size, "/tmp/sdocker-%u%s", (unsigned)getuid(), fallback_sub) == 0)
-		return buf;
-	return root_dir;
+		c->dir = env;
+	else if (geteuid() == 0)
+		c->dir = c->root_dir;
+	else if (owned_dir(base) && fmt_path(c->buf, sizeof c->buf, "%s/sdocker", base) == 0)
+		c->dir = c->buf;
+	else if (c->user_sub && owned_dir(home)
+		 && fmt_path(c->buf, sizeof c->buf, "%s/%s", home, c->user_sub) == 0)
+		c->dir = c->buf;
+	else if (fmt_path(c->buf, sizeof c->buf, "/tmp/sdocker-%u%s", (unsigned)getuid(),
+			  c->fallback_sub) == 0)
+		c->dir = c->buf;
+	else
+		c->dir = c->root_dir;
+	return c->dir;
 }
 
 const char *sdocker_state_dir(void)
 {
-	static char buf[PATH_MAX];
-	static const char *dir;
+	static struct dir_choice state = {
+		"SDOCKER_STATE_DIR", SDOCKER_STATE_DIR, "XDG_RUNTIME_DIR", NULL, "", NULL, ""
+	};
 
-	if (dir == NULL)
-		dir = pick_dir("SDOCKER_STATE_DIR", SDOCKER_STATE_DIR, "XDG_RUNTIME_DIR", NULL,
-			       "", buf, sizeof buf);
-	return dir;
+	return pick_dir(&state);
 }
 
 const char *sdocker_lib_dir(void)
 {
-	static char buf[PATH_MAX];
-	static const char *dir;
+	static struct dir_choice lib = {
+		"SDOCKER_LIB_DIR", SDOCKER_LIB_DIR, "XDG_DATA_HOME", ".local/share/sdocker", "/lib",
+		NULL, ""
+	};
 
-	if (dir == NULL)
-		dir = pick_dir("SDOCKER_LIB_DIR", SDOCKER_LIB_DIR, "XDG_DATA_HOME",
-			       ".local/share/sdocker", "/lib", buf, sizeof buf);
-	return dir;
+	return pick_dir(&lib);
 }
 
 void open_std_fds(void)

@@ -240,13 +240,14 @@ static int cmd_show(void)
 	nft_msg_begin(b, NFT_MSG_GETTABLE, NLM_F_ACK, NFPROTO_IPV4);
 	nl_put_str(b, NFTA_TABLE_NAME, NET_TABLE);
 	nl_msg_end(b);
-	table = nl_talk(&s, b, NULL, NULL, ENOENT, "NFT_MSG_GETTABLE") == 0;
+	table = nl_talk(&s, b, ENOENT, "NFT_MSG_GETTABLE") == 0;
 	if (table) {
 		nl_buf_init(b);
 		nft_msg_begin(b, NFT_MSG_GETRULE, NLM_F_DUMP, NFPROTO_IPV4);
 		nl_put_str(b, NFTA_RULE_TABLE, NET_TABLE);
 		nl_msg_end(b);
-		nl_talk(&s, b, count_cb, &rules, ENOENT, "NFT_MSG_GETRULE");
+		nl_on_answer(b, count_cb, &rules);
+		nl_talk(&s, b, ENOENT, "NFT_MSG_GETRULE");
 	}
 	nl_close(&s);
 	free(b);
