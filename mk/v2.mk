@@ -11,8 +11,9 @@
 # as skipped; with CI set both fail instead, so CI never passes without them.
 #
 #   make v2-setup          install qemu etc., fetch the kernel (build/v2/)
-#   make test-v2           tests/limits.bats, escape.bats and regress.bats
-#                          in the guest (guest-suite.sh; timeout 1200 s)
+#   make test-v2           tests/limits.bats, escape.bats, regress.bats and
+#                          rootless_v2.bats in the guest (guest-suite.sh;
+#                          timeout 1200 s)
 #   make test-v2-selftest  prove the guest is a sound cgroup v2 bed
 
 V2_DIR := tests/v2

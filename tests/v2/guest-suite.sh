@@ -3,18 +3,21 @@
 # guest-suite.sh: what `make test-v2` runs inside the cgroup v2 guest.  It
 # owns the report, not the tests: it says which kernel and which cgroup
 # mounts the tests met, runs the bats files (tests/limits.bats,
-# tests/escape.bats and tests/regress.bats unless named as arguments) with
+# tests/escape.bats, tests/regress.bats and tests/rootless_v2.bats unless
+# named as arguments) with
 # TAP output, and counts the TAP lines into the closing "N passed, N failed,
 # N skipped" line that CI reads.  The tests themselves and their cleanup
 # belong to the .bats files.
 #
-# Why these three: they are where cgroup v2 changes what sdocker does.  The
+# Why these four: they are where cgroup v2 changes what sdocker does.  The
 # limits are written to v2 files; only here does a container start inside
 # its cgroup (clone3 with CLONE_INTO_CGROUP), get the device eBPF program
 # instead of v1 devices lines, and see its own directory through a cgroup
 # namespace with a cgroup2 mount; and the escape lab and the regressions
 # (sdocker_exec joining the record's cgroups, the pids of its relay, the
-# sweep of a killed run's cgroups) must hold on both layouts.
+# sweep of a killed run's cgroups) must hold on both layouts.  Without
+# root, limits exist only here: a user's delegated cgroup v2 subtree is what
+# rootless_v2.bats gives its user (the labs at 10 MiB and 20%, exec).
 #
 # Counting from TAP, rather than trusting bats's status alone, is what lets
 # skips be reported apart from passes; the plan line ("1..N") is checked too,
@@ -30,7 +33,7 @@ set -uo pipefail
 
 cd -- "$(dirname -- "$0")/../.." || exit 125
 files=("$@")
-((${#files[@]} > 0)) || files=(tests/limits.bats tests/escape.bats tests/regress.bats)
+((${#files[@]} > 0)) || files=(tests/limits.bats tests/escape.bats tests/regress.bats tests/rootless_v2.bats)
 
 # Tests left out of the guest run, by file and exact name, each with why.
 # Only for what a skip inside the test cannot say (the test has no skip for
