@@ -1,5 +1,5 @@
 # mk/v2.mk: the cgroup v2 test bed, included by the top Makefile.  It owns
-# three targets and nothing else; the scripts they call live in tests/v2/.
+# four targets and nothing else; the scripts they call live in tests/v2/.
 #
 # This host runs cgroup v1, so the limit tests meet cgroup v2 only inside a
 # throw-away qemu guest whose kernel mounts cgroup2 alone (tests/v2/
@@ -15,10 +15,12 @@
 #                          rootless_v2.bats in the guest (guest-suite.sh;
 #                          timeout 1200 s)
 #   make test-v2-selftest  prove the guest is a sound cgroup v2 bed
+#   make lab-rootless-v2   README's OOM lab without root, in the guest
+#                          (tests/v2/rootless-lab.sh prints the transcript)
 
 V2_DIR := tests/v2
 
-.PHONY: v2-setup test-v2 test-v2-selftest
+.PHONY: v2-setup test-v2 test-v2-selftest lab-rootless-v2
 
 v2-setup:
 	$(V2_DIR)/setup.sh --or-skip
@@ -30,3 +32,6 @@ test-v2: all rootfs tests/escape/probe v2-setup
 
 test-v2-selftest: v2-setup
 	$(V2_DIR)/run-guest.sh --or-skip --timeout 300 $(CURDIR) bash $(V2_DIR)/selftest.sh
+
+lab-rootless-v2: all rootfs v2-setup
+	$(V2_DIR)/run-guest.sh --or-skip --timeout 600 $(CURDIR) bash $(V2_DIR)/rootless-lab.sh
