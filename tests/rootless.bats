@@ -185,6 +185,21 @@ user_id() {
     [[ $stderr == *"warning: only your own uid is mapped"*"/etc/subuid"* ]] || fail "no warning:" "$stderr"
 }
 
+@test "without newuidmap: only the user's own uid is mapped, said in one warning naming uidmap" {
+    local tool
+    tool=$(command -v newuidmap) || skip "expected: newuidmap is not installed here (the case is then the machine's own)"
+    # Hidden in a mount namespace of the test's: /dev/null over it, so it
+    # is no longer executable; nothing outside sees it.
+    run --separate-stderr unshare -m --propagation private sh -c 'mount --bind /dev/null "$0" && shift && exec "$@"' \
+        "$tool" - setpriv --reuid="$USER_UID" --regid="$USER_UID" --clear-groups \
+        env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/nonexistent XDG_RUNTIME_DIR="$HOMEDIR/xdg" \
+        XDG_DATA_HOME="$HOMEDIR/data" "$HOMEDIR/bin/sdocker_run" "$HOMEDIR/rootfs" /bin/sh -c 'cat /proc/self/uid_map'
+    [[ $status == 0 ]] || fail "status $status:" "$stderr"
+    [[ $(wc -l <<<"$output") == 1 ]] || fail "more than the user's own uid mapped:" "$output"
+    [[ $stderr == *"warning: only your own uid is mapped"*"newuidmap or newgidmap is missing: apt-get install uidmap"* ]] ||
+        fail "no warning naming the missing tool:" "$stderr"
+}
+
 @test "without root, the escape lab's attacks fail too" {
     cp "$REPO/tests/escape/probe" "$HOMEDIR/probe"
     # --overlay: the rootfs is root's, where the user may not make /probe.
