@@ -169,6 +169,16 @@ none:
 	return -1;
 }
 
+void ct_resolve_arg(int argc, char **argv, char *id, size_t size)
+{
+	if (optind >= argc)
+		bad_usage("missing container ID or NAME");
+	if (optind + 1 < argc)
+		bad_usage("one container at a time: unexpected '%s'", argv[optind + 1]);
+	if (ct_resolve(argv[optind], id, size) < 0)
+		errx(EXIT_SDOCKER, "no such container: '%s'", argv[optind]);
+}
+
 /* Write text to dir/file whole: a temp file renamed into place. */
 static int write_whole(const char *dir, const char *file, const char *text)
 {

@@ -65,6 +65,10 @@ void ct_name_release(const char *name, const char *id);
  * id (the id of a container that exists: a live record or a kept
  * directory).  Returns 0, or -1 with errno ENOENT; prints nothing. */
 int ct_resolve(const char *ref, char *id, size_t size);
+/* The one ID or NAME left after the options (argv[optind]), resolved into
+ * id; exits 125 with one line if there is none, more than one, or no such
+ * container. */
+void ct_resolve_arg(int argc, char **argv, char *id, size_t size);
 
 /* The directory of a kept container, in buf. */
 int ct_dir(const char *id, char *buf, size_t size);

@@ -192,12 +192,7 @@ int main(int argc, char **argv)
 			common_option(c, argv, longopts, PROG, usage);
 		}
 	}
-	if (optind >= argc)
-		bad_usage("missing container ID or NAME");
-	if (optind + 1 < argc)
-		bad_usage("one container at a time: unexpected '%s'", argv[optind + 1]);
-	if (ct_resolve(argv[optind], id, sizeof id) < 0)
-		errx(EXIT_SDOCKER, "no such container: '%s'", argv[optind]);
+	ct_resolve_arg(argc, argv, id, sizeof id);
 	if (ct_dir(id, dir, sizeof dir) < 0 || fmt_path(path, sizeof path, "%s/log", dir) < 0)
 		errx(EXIT_SDOCKER, "container %s: its directory's path is too long", id);
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -250,12 +250,7 @@ int main(int argc, char **argv)
 			common_option(c, argv, longopts, PROG, usage);
 		}
 	}
-	if (optind >= argc)
-		bad_usage("missing container ID or NAME");
-	if (optind + 1 < argc)
-		bad_usage("one container at a time: unexpected '%s'", argv[optind + 1]);
-	if (ct_resolve(argv[optind], t.id, sizeof t.id) < 0)
-		errx(EXIT_SDOCKER, "no such container: '%s'", argv[optind]);
+	ct_resolve_arg(argc, argv, t.id, sizeof t.id);
 	/* The kept directory, held open: the exit record is read through it
 	 * even if a new container with the same id moves it aside. */
 	if (ct_dir(t.id, dir, sizeof dir) == 0)
