@@ -4,13 +4,14 @@
 # peers, measured side by side in one run, and issue 13's: what the
 # default containment costs a start (sdocker default against --privileged
 # --pids-limit max, and against crun with the defaults of `crun spec`), and
-# what sdocker_exec's sealed copy of itself costs an exec.  It owns
+# what sdocker_exec's sealed copy of itself costs an exec, and issue 16's:
+# the same start by a user, without root.  It owns
 # bench/out/ (raw times, hyperfine's JSON and log, the OCI bundles) and
 # bench/RESULTS.md; the programs it times are built by mk/bench.mk (`make
 # bench`), which also puts the static bench/strue into the rootfs as
 # /bin/strue.
 #
-#   bench/run.sh            all six workloads with every baseline and peer;
+#   bench/run.sh            all seven workloads with every baseline and peer;
 #                           writes bench/RESULTS.md and prints it
 #   bench/run.sh --quick    few runs, sdocker (its three variants) and the
 #                           floor only: proves each workload runs; ends
@@ -24,7 +25,8 @@
 #
 # It creates only its own things (containers, floor cgroups, three OCI
 # bundles, private mount namespaces for crun, the holder of a sealed copy of
-# sdocker_exec) and removes them on any exit;
+# sdocker_exec, a user with subordinate ids and its directory under /tmp)
+# and removes them on any exit;
 # the leak check at the end compares the host with a snapshot taken at the
 # start, so other users' live containers are not counted against us.
 
@@ -149,6 +151,8 @@ t_start=$SECONDS
 ids=()		# container init pids we started (sdocker ids, floor children)
 bgs=()		# our background launchers
 holder=		# bench/sealed, while it holds its copy
+rl_user='' rl_uid='' rl_dir=''	# workload 7's user and its directory
+rl1_user='' rl1_uid=''		# and its user without subordinate ids
 
 # Everything sdocker or the floor might leave: cgroup dirs, records, IPC.
 snapshot() {
@@ -223,6 +227,19 @@ cleanup() {
     if command -v runc >/dev/null; then
         runc delete -f sdocker-bench-runc >/dev/null 2>&1
     fi
+    if [[ -n $rl_user ]]; then
+        userdel "$rl_user" 2>/dev/null
+        rl_user=
+    fi
+    if [[ -n $rl1_user ]]; then
+        userdel "$rl1_user" 2>/dev/null
+        rm -rf -- "/tmp/sdocker-$rl1_uid"
+        rl1_user=
+    fi
+    if [[ -n $rl_dir && $rl_dir == /tmp/sdocker-bench-user.* ]]; then
+        rm -rf -- "$rl_dir"
+        rl_dir=
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -256,6 +273,12 @@ run_as() {
     shift
     if [[ $label == crun* ]]; then
         crun_ns "$@"
+    elif [[ $label == sdocker-rootless* ]]; then
+        local uid=$rl_uid
+        [[ $label == sdocker-rootless-1 ]] && uid=$rl1_uid
+        setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+            env -i PATH=/usr/bin:/bin HOME=/nonexistent XDG_RUNTIME_DIR="$rl_dir/xdg" \
+            XDG_DATA_HOME="$rl_dir/data" "$@"
     else
         "$@"
     fi
@@ -293,6 +316,8 @@ measure() {
     shift 4
     failed "$key" && return 1
     json=$out/json/$key.$SECONDS.$RANDOM.json
+    # hyperfine runs as the user there: its JSON goes where it may write.
+    [[ $label == sdocker-rootless* ]] && json=$rl_dir/json/$key.$SECONDS.$RANDOM.json
     if ! run_as "$label" hyperfine -N --style basic -w "$warm" -r "$runs" "$@" \
         -n "$label" --export-json "$json" "${cmd[$label]}" >>"$log" 2>&1; then
         fail_with "$key" "hyperfine failed (see bench/out/log)"
@@ -658,6 +683,61 @@ w6_scale() {
     done
 }
 
+# rootless_setup: two users of the benchmark's own, one with subordinate
+# ids (as an administrator gives them, so its runs map the full range with
+# newuidmap and newgidmap, as a student's would) and one without (its runs
+# map its own uid alone, from inside), and a directory they can read with a
+# copy of sdocker_run and of the rootfs, used by all three commands.
+rootless_setup() {
+    local t
+    for t in useradd usermod userdel setpriv newuidmap; do
+        have "$t" || { fail_with hot.sdocker-rootless "$t: not installed"; return 1; }
+    done
+    rl_dir=$(mktemp -d /tmp/sdocker-bench-user.XXXXXX) && chmod 755 "$rl_dir" || return 1
+    rl_user=sdbench-$$
+    if ! useradd -M -d /nonexistent -s /usr/sbin/nologin "$rl_user"; then
+        rl_user=
+        fail_with hot.sdocker-rootless "useradd failed"
+        return 1
+    fi
+    grep -q "^$rl_user:" /etc/subuid 2>/dev/null ||
+        usermod --add-subuids 500000-565535 --add-subgids 500000-565535 "$rl_user"
+    rl_uid=$(id -u "$rl_user")
+    rl1_user=sdbench1-$$
+    if useradd -M -d /nonexistent -s /usr/sbin/nologin -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 \
+        "$rl1_user"; then
+        rl1_uid=$(id -u "$rl1_user")
+    else
+        rl1_user=
+        fail_with hot.sdocker-rootless-1 "useradd failed"
+    fi
+    cp "$RUN" "$rl_dir/sdocker_run" && cp -a "$ROOTFS" "$rl_dir/rootfs" &&
+        mkdir -m 1777 "$rl_dir/json" && mkdir -m 700 "$rl_dir/xdg" "$rl_dir/data" &&
+        chown "$rl_user:" "$rl_dir/xdg" "$rl_dir/data" || return 1
+    cmd[sdocker-root]="$rl_dir/sdocker_run $rl_dir/rootfs /bin/strue"
+    cmd[sdocker-rootless]=${cmd[sdocker-root]}
+    # The same command; its user's records go to /tmp/sdocker-UID.
+    cmd[sdocker-rootless-1]=${cmd[sdocker-root]}
+}
+
+w7_rootless() {
+    local r l left
+    say "7. without root: the same start as a user and as root ($HOT_ROUNDS rounds of $HOT_RUNS)"
+    rootless_setup || return 0
+    probe hot.sdocker-root sdocker-root
+    probe hot.sdocker-rootless sdocker-rootless
+    [[ -n $rl1_user ]] && probe hot.sdocker-rootless-1 sdocker-rootless-1
+    for ((r = 0; r < HOT_ROUNDS; r++)); do
+        for l in sdocker-root sdocker-rootless sdocker-rootless-1; do
+            measure hot."$l" "$l" "$HOT_RUNS" "$HOT_WARMUP"
+        done
+    done
+    # The user's runs keep their records in its own directories.
+    left=$( (find "$rl_dir/xdg" "$rl_dir/data" -mindepth 2
+        [[ -n $rl1_uid ]] && find "/tmp/sdocker-$rl1_uid" -mindepth 1) 2>/dev/null | head -n 3)
+    [[ -z $left ]] || fail_with leak.rootless "left in the user's directories: $left"
+}
+
 # --- the report ------------------------------------------------------------
 
 ms() { awk -v s="$1" 'BEGIN { printf "%.2f", s * 1000 }'; }
@@ -766,6 +846,7 @@ versions() {
 report() {
     local quota_m quota_d q_verdict rss_m rss_verdict
     local v_hot v_crun v_cold v_coldp v_exec v_scale f_scale v_bare v_defaults v_crund v_step
+    local v_rootless v_rootless1
     local shown=${cmd[sdocker]//"$top"\//}
     v_hot=$(verdict hot.sdocker hot.floor 1.10)
     v_crun=$(verdict hot.sdocker hot.crun 0.35)
@@ -777,6 +858,8 @@ report() {
     v_coldp=$(verdict cold.sdocker cold.floor-P 1000)
     v_exec=$(verdict exec.sdocker_exec exec.nsenter 1.10)
     v_scale=$(verdict "scale.sdocker@$SCALE_N" scale.sdocker@0 1.2)
+    v_rootless=$(verdict hot.sdocker-rootless hot.sdocker-root 1.3)
+    v_rootless1=$(verdict hot.sdocker-rootless-1 hot.sdocker-root 1000)
     # The kernel's own growth, for scale: the floor's ratio in the same run.
     f_scale=$(verdict "scale.floor@$SCALE_N" scale.floor@0 1000)
     rss_verdict="- | not measured"
@@ -793,7 +876,7 @@ report() {
     fi
 
     cat <<EOF
-# sdocker benchmarks (issues 7 and 13)
+# sdocker benchmarks (issues 7, 13 and 16)
 
 Written by \`make bench\` (bench/run.sh$([[ $mode == quick ]] && echo ' --quick: few runs, no peers; not the numbers that count')).
 Every figure is a median over N runs, taken in alternating rounds in one
@@ -826,6 +909,8 @@ $(versions)
 | 4 | peak RSS of sdocker_run | ${rss_verdict%% | *} | ≤ 1.40 MiB | ${rss_verdict#* | } |
 | 5 | CPU share under a ${QUOTA_TEST} us quota, minus $((100 * QUOTA_TEST / CPU_PERIOD)) % | ${q_verdict%% | *} | within ±0.3 pp | ${q_verdict#* | } |
 | 6 | start with $SCALE_N running ÷ with none | ${v_scale%% | *} (floor: ${f_scale%% | *}) | ≤ 1.20 | ${v_scale#* | } |
+| 7 | start hot without root ÷ as root (the same command) | ${v_rootless%% | *} | ≤ 1.30 | ${v_rootless#* | } |
+| 7 | (the same by a user without subordinate ids, no newuidmap ÷ as root) | ${v_rootless1%% | *} | (none) | - |
 
 ## 1. Start latency, hot
 
@@ -928,6 +1013,24 @@ $(row "scale.sdocker@$SCALE_N" "sdocker, $SCALE_N running" ms scale.sdocker@0)
 $(row scale.floor@0 "floor, 0 running" ms scale.floor@0)
 $(row "scale.floor@$SCALE_N" "floor, $SCALE_N running" ms scale.floor@0)
 
+## 7. Without root
+
+\`sdocker_run ROOTFS /bin/strue\`, no options, from one copy of the binary
+and the rootfs, run by root and by two users the benchmark makes: one
+with subordinate ids, so newuidmap and newgidmap map the full range, as a
+student's runs do (the target's case), and one without, whose runs write
+their single map themselves: the difference between the two is what the
+two setuid helpers cost.  hyperfine itself runs as each user, so the
+switch of user is outside the timed command.  $HOT_ROUNDS rounds of $HOT_RUNS runs
+(+$HOT_WARMUP warm-up), alternating.  The user's run makes its user
+namespace first; $(if [[ -e /sys/fs/cgroup/cgroup.controllers ]]; then echo "it gets its cgroups only from a delegated subtree (this run's user has none: no cgroup)"; else echo "on this cgroup v1 host it makes no cgroup at all (root's run makes its pids and devices cgroups)"; fi).
+
+$(table_head "the same command as root")
+$(row hot.sdocker-root "as root" ms hot.sdocker-root)
+$(row hot.sdocker-rootless "as a user (full map: newuidmap, newgidmap)" ms hot.sdocker-root)
+$(row hot.sdocker-rootless-1 "as a user without subordinate ids (its own uid only)" ms hot.sdocker-root)
+$(failed leak.rootless && cat "$out/err/leak.rootless")
+
 ## Leftovers
 
 $leak_line
@@ -945,6 +1048,7 @@ w3_exec
 w4_rss
 w5_quota
 w6_scale
+w7_rootless
 
 cleanup
 trap 'exit 130' INT TERM
@@ -969,7 +1073,7 @@ pass=0 fail=0
 for w in "hot.sdocker hot.floor" "hot.sdocker-default hot.sdocker-privileged" \
     "cold.sdocker cold.floor" \
     "exec.sdocker_exec exec.nsenter" "step.file step.sealed" "rss.sdocker rss.floor" \
-    "quota.sdocker quota.floor" \
+    "quota.sdocker quota.floor" "hot.sdocker-rootless hot.sdocker-rootless-1 hot.sdocker-root" \
     "scale.sdocker@0 scale.sdocker@$SCALE_N scale.floor@0 scale.floor@$SCALE_N"; do
     ok=1
     for k in $w; do
@@ -977,7 +1081,7 @@ for w in "hot.sdocker hot.floor" "hot.sdocker-default hot.sdocker-privileged" \
     done
     if ((ok)); then pass=$((pass + 1)); else fail=$((fail + 1)); echo "bench: failed: $w"; fi
 done
-if ((leak_rc == 0)); then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+if ((leak_rc == 0)) && ! failed leak.rootless; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 echo
 echo "bench: $pass passed, $fail failed"
 ((fail == 0))

@@ -25,5 +25,5 @@ bench-net-quick: bench-build
 	bench/run.sh --deps=min
 	bench/net.sh --quick
 
-bench: bench-net
+# `make bench` runs bench/net.sh itself (mk/bench.mk), into RESULTS.md.
 bench-quick: bench-net-quick
