@@ -9,8 +9,9 @@
 #   make bench        build, run bench/run.sh's seven workloads with the
 #                     floor and the peers and write bench/RESULTS.md; then
 #                     bench/rootfs.sh, image.sh and net.sh (issues 14 and
-#                     17), each appended to RESULTS.md as a section of its
-#                     own (~10 min in all).  A missed target is a number in
+#                     17) and tests/scale.sh (issue 15: 1000 containers),
+#                     each appended to RESULTS.md as a section of its own
+#                     (~15 min in all).  A missed target is a number in
 #                     the report, not a failed make.
 #   make bench-quick  for CI: few runs, no peers; proves each workload runs
 #                     (rootfs.sh, image.sh and net.sh --quick too) and
@@ -48,16 +49,17 @@ bench-deps:
 
 # The three scripts' tables (stdout) go into RESULTS.md; their progress
 # (stderr) to the terminal.
-BENCH_MORE := rootfs:"Root filesystems: --overlay and images (issue 14)" \
-	image:"Importing an image against tar -x (issue 14)" \
-	net:"What --net bridge adds (issue 17)"
+BENCH_MORE := bench/rootfs.sh:"Root filesystems: --overlay and images (issue 14)" \
+	bench/image.sh:"Importing an image against tar -x (issue 14)" \
+	bench/net.sh:"What --net bridge adds (issue 17)" \
+	tests/scale.sh:"1000 detached containers at once (issue 15)"
 
 bench: bench-deps bench-build
 	bench/run.sh
 	@for b in $(BENCH_MORE); do \
 		s=$${b%%:*}; t=$${b#*:}; \
-		printf '\n## %s: bench/%s.sh\n' "$$t" "$$s"; \
-		bench/$$s.sh || printf '\n(bench/%s.sh: exit %s)\n' "$$s" "$$?"; \
+		printf '\n## %s: %s\n\n' "$$t" "$$s"; \
+		$$s || printf '\n(%s: exit %s)\n' "$$s" "$$?"; \
 	done | tee -a bench/RESULTS.md
 
 bench-quick: bench-build
