@@ -1200,11 +1200,42 @@ static int plan_index(struct source *s, const struct json *index, const char *wh
 	}
 }
 
+
+/* What made each layer, for inspect: the created_by of the history's
+ * entries that are not empty_layer, in order, strdup'd into by[0..n-1]
+ * when there are exactly n of them (else, or where one has none, NULL). */
+static void layer_history(const struct json *history, int n, char **by)
+{
+	int i = 0, count = 0;
+
+	for (int k = 0; k < n; k++)
+		by[k] = NULL;
+	if (history == NULL || history->type != JSON_ARRAY)
+		return;
+	for (const struct json *h = history->child; h; h = h->next) {
+		const struct json *empty = json_get(h, "empty_layer");
+
+		count += !(empty && empty->type == JSON_TRUE);
+	}
+	if (count != n)
+		return;
+	for (const struct json *h = history->child; h; h = h->next) {
+		const struct json *empty = json_get(h, "empty_layer");
+		const char *made_by = str_member(h, "created_by");
+
+		if (empty && empty->type == JSON_TRUE)
+			continue;
+		if (made_by)
+			by[i] = strdup(made_by);
+		i++;
+	}
+}
+
 /* The config, read and checked; the layers' diff_ids from it. */
 static int plan_config(struct source *s, const char *path, const char *digest, int64_t size,
 		       struct plan *p)
 {
-	const struct json *rootfs, *diff_ids, *history;
+	const struct json *rootfs, *diff_ids;
 	int i = 0;
 
 	p->config_json = read_json(s, path, digest, size, "the image config", &p->config,
@@ -1244,31 +1275,13 @@ static int plan_config(struct source *s, const char *path, const char *digest, i
 		}
 		strcpy(p->layers[i].diff_id, id);
 	}
-	/* What made each layer, for inspect: history entries that are not
-	 * empty_layer, in order, when they add up. */
-	history = json_get(p->config_json, "history");
-	if (history && history->type == JSON_ARRAY) {
-		int n = 0;
+	/* What made each layer, for inspect. */
+	if (p->nlayers <= IMAGE_MAX_LAYERS) {
+		char *by[IMAGE_MAX_LAYERS];
 
-		for (const struct json *h = history->child; h; h = h->next) {
-			const struct json *empty = json_get(h, "empty_layer");
-
-			if (!(empty && empty->type == JSON_TRUE))
-				n++;
-		}
-		if (n == p->nlayers) {
-			i = 0;
-			for (const struct json *h = history->child; h; h = h->next) {
-				const struct json *empty = json_get(h, "empty_layer");
-				const char *by = str_member(h, "created_by");
-
-				if (empty && empty->type == JSON_TRUE)
-					continue;
-				if (by)
-					p->layers[i].created_by = strdup(by);
-				i++;
-			}
-		}
+		layer_history(json_get(p->config_json, "history"), p->nlayers, by);
+		for (i = 0; i < p->nlayers; i++)
+			p->layers[i].created_by = by[i];
 	}
 	return 0;
 }
@@ -2165,7 +2178,7 @@ static int load_image(const char *name, const char *tag, struct image *img, stru
 		const char *os = str_member(cj, "os"), *arch = str_member(cj, "architecture");
 		const char *variant = str_member(cj, "variant");
 		const struct json *history = json_get(cj, "history");
-		int nonempty = 0, li = 0;
+		int li = 0;
 
 		if (str_member(cj, "created"))
 			printable(str_member(cj, "created"), info->created, sizeof info->created);
@@ -2227,25 +2240,12 @@ static int load_image(const char *name, const char *tag, struct image *img, stru
 			info->size += l->size;
 			record_free(&lr);
 		}
-		if (history && history->type == JSON_ARRAY) {
-			for (const struct json *h = history->child; h; h = h->next) {
-				const struct json *e = json_get(h, "empty_layer");
+		if (li == img->nlayers && li <= IMAGE_MAX_LAYERS) {
+			char *by[IMAGE_MAX_LAYERS];
 
-				if (!(e && e->type == JSON_TRUE))
-					nonempty++;
-			}
-			li = 0;
-			for (const struct json *h = history->child; h && nonempty == img->nlayers;
-			     h = h->next) {
-				const struct json *e = json_get(h, "empty_layer");
-				const char *by = str_member(h, "created_by");
-
-				if (e && e->type == JSON_TRUE)
-					continue;
-				if (by)
-					info->layers[li].created_by = strdup(by);
-				li++;
-			}
+			layer_history(history, img->nlayers, by);
+			for (int k = 0; k < img->nlayers; k++)
+				info->layers[k].created_by = by[k];
 		}
 	}
 	rc = 0;

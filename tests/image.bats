@@ -160,6 +160,10 @@ layer_dir_of() {
     [[ $(grep -c '^layer [123]/3 sha256:[0-9a-f]*: unpacked, ' <<<"$output") == 3 ]] || fail "$output"
     check_demo demo
     [[ $(layer_count) == 3 ]]
+    # What made each layer: the config's history, one entry a layer.
+    run --separate-stderr "$IMG" inspect demo
+    [[ $(grep -c '^ *made by umoci repack$' <<<"$output") == 2 &&
+        $(grep -c '^ *made by umoci raw add-layer$' <<<"$output") == 1 ]] || fail "no history:" "$output"
 }
 
 @test "image: import an OCI layout in a tar" {
