@@ -73,11 +73,13 @@ distclean: clean
 	git clean -fdXq -- rootfs
 
 help:
-	@echo "make               build sdocker_run, sdocker_exec and the demo payloads"
+	@echo "make               build the seven tools and the demo payloads"
 	@echo "make rootfs        assemble rootfs/ from the host's binaries (offline)"
 	@echo "make test          unit and integration tests (as root): README's test command"
 	@echo "make check         the same as make test"
-	@echo "make test-v2       the limit tests in a cgroup v2 qemu guest"
+	@echo "make test-v2       limits, escape, regressions, rootless labs in a cgroup v2 qemu guest"
+	@echo "make lab-rootless-v2  README's OOM lab without root, in that guest"
+	@echo "make scale         1000 detached containers at once (make bench runs it too)"
 	@echo "make soak          faults and load (soak-short: the CI version)"
 	@echo "make test-debug    the suite against an ASan+UBSan build"
 	@echo "make test-valgrind memcheck on a run and an exec"
