@@ -79,11 +79,6 @@ static const char *const layer_types[] = {
 
 /* --- small helpers ----------------------------------------------------------- */
 
-const char *image_store_dir(void)
-{
-	return sdocker_lib_dir();
-}
-
 static int store_path(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int store_path(char *buf, size_t size, const char *fmt, ...)
@@ -96,9 +91,9 @@ static int store_path(char *buf, size_t size, const char *fmt, ...)
 	n = vsnprintf(rel, sizeof rel, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof rel
-	    || fmt_path(buf, size, "%s/%s", image_store_dir(), rel) < 0) {
+	    || fmt_path(buf, size, "%s/%s", sdocker_lib_dir(), rel) < 0) {
 		errno = ENAMETOOLONG;
-		warnx("store path %s/%s...: too long", image_store_dir(), rel);
+		warnx("store path %s/%s...: too long", sdocker_lib_dir(), rel);
 		return -1;
 	}
 	return 0;
@@ -126,20 +121,6 @@ static const char *short_digest(const char *digest, char buf[24])
 	const char *hex = strncmp(digest, "sha256:", 7) == 0 ? digest + 7 : digest;
 
 	snprintf(buf, 24, "sha256:%.*s", SHORT_HEX, hex);
-	return buf;
-}
-
-/* A value from a file or an archive, on one line in a message. */
-static const char *printable(const char *s, char *buf, size_t size)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i + 4 < size; i++)
-		buf[i] = (unsigned char)s[i] < ' ' || s[i] == 127 ? '?' : s[i];
-	if (s[i] && size > 4)
-		strcpy(buf + i, "...");
-	else
-		buf[i] = '\0';
 	return buf;
 }
 
@@ -223,49 +204,6 @@ fail:
 	return NULL;
 }
 
-/* Remove name under dirfd and all it holds, never following a symlink.
- * Returns 0 or -1 with errno set. */
-static int remove_tree(int dirfd, const char *name)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd, rc = 0, saved;
-
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -1;
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	d = fdopendir(fd);
-	if (d == NULL) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
-			if (remove_tree(fd, de->d_name) < 0)
-				rc = -1;
-		} else if (unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT) {
-			rc = -1;
-		}
-	}
-	saved = errno;
-	closedir(d);
-	if (rc < 0) {
-		errno = saved;
-		return -1;
-	}
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return -1;
-	return 0;
-}
-
 /* --- names -------------------------------------------------------------------- */
 
 int image_parse_ref(const char *ref, char name[IMAGE_NAME_MAX + 1], char tag[IMAGE_TAG_MAX + 1],
@@ -331,7 +269,7 @@ static int ensure_store(void)
 {
 	static const char *const dirs[] = { "", "/images", "/layers", "/layers/sha256", "/configs",
 					    "/configs/sha256", "/tmp" };
-	const char *top = image_store_dir();
+	const char *top = sdocker_lib_dir();
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
@@ -355,7 +293,7 @@ static int ensure_store(void)
  * printing, or -2 (nothing printed) when op has LOCK_NB and it is busy. */
 static int store_lock(int op)
 {
-	const char *top = image_store_dir();
+	const char *top = sdocker_lib_dir();
 	int fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0) {
@@ -1246,7 +1184,10 @@ static int plan_config(struct source *s, const char *path, const char *digest, i
 		warnx("%s: the image config is not a JSON object", s->label);
 		return -1;
 	}
-	{
+	if (digest) {
+		/* read_json has checked the bytes against it. */
+		snprintf(p->config_digest, sizeof p->config_digest, "%s", digest);
+	} else {
 		struct sha256 c;
 		char hex[SHA256_HEX_LEN + 1];
 
@@ -1801,17 +1742,9 @@ static void import_cleanup(struct import *im)
 	plan_free(&im->plan);
 	source_close(&im->src);
 	if (im->tmp[0]) {
-		char *slash = strrchr(im->tmp, '/');
-		char parent[PATH_MAX];
-		int pfd;
-
-		snprintf(parent, sizeof parent, "%.*s", (int)(slash - im->tmp), im->tmp);
-		pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		TRACE("remove %s", im->tmp);
-		if (pfd < 0 || remove_tree(pfd, slash + 1) < 0)
+		if (rm_tree(im->tmp) < 0)
 			warn("remove %s (the next sdocker_image command sweeps it)", im->tmp);
-		if (pfd >= 0)
-			close(pfd);
 		im->tmp[0] = '\0';
 	}
 	if (im->tmpfd >= 0)
@@ -2112,7 +2045,7 @@ static int load_image(const char *name, const char *tag, struct image *img, stru
 		return -1;
 	if (record_read(path, &rec) < 0) {
 		if (errno == ENOENT)
-			warnx("no image %s:%s in %s", name, tag, image_store_dir());
+			warnx("no image %s:%s in %s", name, tag, sdocker_lib_dir());
 		else
 			warn("read %s", path);
 		return -1;
@@ -2264,8 +2197,8 @@ int image_open(const char *ref, struct image *img)
 	img->lock_fd = -1;
 	if (parse_ref_or_warn(ref, name, tag) < 0)
 		return -1;
-	if (access(image_store_dir(), F_OK) < 0 && errno == ENOENT) {
-		warnx("no image %s:%s in %s", name, tag, image_store_dir());
+	if (access(sdocker_lib_dir(), F_OK) < 0 && errno == ENOENT) {
+		warnx("no image %s:%s in %s", name, tag, sdocker_lib_dir());
 		return -1;
 	}
 	/* Shared: imports and other runs go on; rm and the sweep wait. */
@@ -2539,7 +2472,7 @@ static int collect(void (*deleted)(const char *hex, void *arg), void *arg)
 			snprintf(gone, sizeof gone, "gc-%.64s", de->d_name);
 			TRACE("rename(\"%s/%s\", \"%s/%s\"), then remove it   (no image uses it)", path,
 			      de->d_name, tmp, gone);
-			if (renameat(dirfd(d), de->d_name, tmpfd, gone) < 0 || remove_tree(tmpfd, gone) < 0) {
+			if (renameat(dirfd(d), de->d_name, tmpfd, gone) < 0 || rm_tree_at(tmpfd, gone) < 0) {
 				warn("remove %s/%s", path, de->d_name);
 				rc = -1;
 				continue;
@@ -2633,8 +2566,8 @@ int image_remove(const char *ref, int quiet)
 	if (store_path(path, sizeof path, "images/%s/%s", name, tag) < 0
 	    || store_path(dir, sizeof dir, "images/%s", name) < 0)
 		return -1;
-	if (stat(image_store_dir(), &sb) < 0 && errno == ENOENT) {
-		warnx("no image %s:%s in %s", name, tag, image_store_dir());
+	if (stat(sdocker_lib_dir(), &sb) < 0 && errno == ENOENT) {
+		warnx("no image %s:%s in %s", name, tag, sdocker_lib_dir());
 		return -1;
 	}
 	lock = store_lock(LOCK_EX);
@@ -2642,7 +2575,7 @@ int image_remove(const char *ref, int quiet)
 		return -1;
 	if (record_read(path, &rec) < 0) {
 		if (errno == ENOENT)
-			warnx("no image %s:%s in %s", name, tag, image_store_dir());
+			warnx("no image %s:%s in %s", name, tag, sdocker_lib_dir());
 		else
 			warn("read %s", path);
 		goto out;
@@ -2697,7 +2630,7 @@ int image_sweep(void)
 	DIR *d;
 	int lock, swept = 0;
 
-	if (stat(image_store_dir(), &sb) < 0)
+	if (stat(sdocker_lib_dir(), &sb) < 0)
 		return 0;	/* no store, nothing to sweep */
 	/* Only when nobody else is in the store: an import holds its own
 	 * tmp entry's lock, but its commit and every rm need ours. */
@@ -2725,7 +2658,7 @@ int image_sweep(void)
 			continue;
 		}
 		TRACE("remove %s/%s   (left by a killed import)", path, de->d_name);
-		if (remove_tree(dirfd(d), de->d_name) < 0)
+		if (rm_tree_at(dirfd(d), de->d_name) < 0)
 			warn("sweep: remove %s/%s", path, de->d_name);
 		else
 			swept++;

@@ -33,10 +33,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The store.  $SDOCKER_LIB_DIR, when set to an absolute path, replaces it
- * (for the tests: they never touch the real store). */
-#define SDOCKER_LIB_DIR "/var/lib/sdocker"
-
 #define IMAGE_MAX_LAYERS 128	/* docker's limit is 125 */
 #define IMAGE_NAME_MAX 64
 #define IMAGE_TAG_MAX 128
@@ -79,9 +75,6 @@ void image_free(struct image *img);
  * error message.  Pure. */
 int image_parse_ref(const char *ref, char name[IMAGE_NAME_MAX + 1],
 		    char tag[IMAGE_TAG_MAX + 1], const char **why);
-
-/* The store directory in use. */
-const char *image_store_dir(void);
 
 /*
  * Import an image from SOURCE, a path on disk (or PATH:REF to pick one of

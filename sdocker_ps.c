@@ -293,7 +293,7 @@ static int add_kept(struct rows *rs)
 			break;
 		max *= 2;
 	}
-	TRACE("readdir(%s/containers) = %d kept containers", ct_lib_dir(), n);
+	TRACE("readdir(%s/containers) = %d kept containers", sdocker_lib_dir(), n);
 	for (int i = 0; i < n; i++) {
 		struct ct_config c;
 		struct ct_exit e;
@@ -342,7 +342,7 @@ static int by_created(const void *a, const void *b)
 
 /* A command may hold a newline or an escape sequence: one line, shown
  * safely. */
-static void printable(char *s)
+static void blank_controls(char *s)
 {
 	for (; *s; s++) {
 		if ((unsigned char)*s < ' ' || *s == 127)
@@ -394,7 +394,7 @@ static void print_table(struct rows *rs)
 	for (size_t i = 0; i < rs->n; i++) {
 		struct row *r = &rs->v[i];
 
-		printable(r->command);
+		blank_controls(r->command);
 		if (strlen(r->command) > wcmd)
 			strcpy(r->command + wcmd - 3, "...");
 		printf("%-*s  %-*s  %-*s  %-*s  %*s  %s\n", (int)wid, r->id, (int)wname,

@@ -788,21 +788,6 @@ int tar_clean_path(const char *in, char *out, size_t size)
 	return 0;
 }
 
-/* A path in a message, on one line whatever it holds. */
-static const char *shown(const char *s, char *buf, size_t size)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i + 4 < size; i++)
-		buf[i] = (unsigned char)s[i] < ' ' || s[i] == 127 ? '?' : s[i];
-	if (s[i] && size > 4) {
-		strcpy(buf + i, "...");
-		return buf;
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
 /* --- the extractor ---------------------------------------------------------- */
 
 struct dirattr {
@@ -875,7 +860,7 @@ static int ufail(struct unpack *u, const struct member *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	report(u, "tar member '%s': %s", shown(m->path, name, sizeof name), msg);
+	report(u, "tar member '%s': %s", printable(m->path, name, sizeof name), msg);
 	return -1;
 }
 
@@ -1206,7 +1191,7 @@ static int unpack_member(struct unpack *u, struct reader *r, struct member *m)
 
 		if (tar_clean_path(m->link, target, sizeof target) < 0 || *target == '\0')
 			return ufail(u, m, "hard link to '%s': '..' in the target (refused)",
-				     shown(m->link, tdir, 200));
+				     printable(m->link, tdir, 200));
 		tname = split(target, tdir);
 		if (strcmp(target, path) == 0)
 			return 0;	/* a link to itself: already there */
@@ -1218,11 +1203,11 @@ static int unpack_member(struct unpack *u, struct reader *r, struct member *m)
 		else
 			tfd = (int)sys_openat2(u->root, tdir, O_RDONLY | O_DIRECTORY);
 		if (tfd < 0)
-			return ufail(u, m, "hard link to '%s': %s", shown(m->link, tdir, 200),
+			return ufail(u, m, "hard link to '%s': %s", printable(m->link, tdir, 200),
 				     strerror(errno));
 		rc = make_room(u, m, pfd, name, 0);
 		if (rc == 0 && (pfd = dir_fd(u, m, dir)) >= 0 && linkat(tfd, tname, pfd, name, 0) < 0)
-			rc = ufail(u, m, "linkat to '%s': %s", shown(m->link, tdir, 200),
+			rc = ufail(u, m, "linkat to '%s': %s", printable(m->link, tdir, 200),
 				   strerror(errno));
 		close(tfd);
 		if (rc < 0 || pfd < 0)
@@ -1412,7 +1397,7 @@ int tar_index_read(int fd, const char *what, struct tar_index *ix)
 			char name[200];
 
 			warnx("%s: tar member '%s': '..' in the path (refused)", what,
-			      shown(m->path, name, sizeof name));
+			      printable(m->path, name, sizeof name));
 			goto out;
 		}
 		grown = realloc(ix->e, (ix->n + 1) * sizeof *grown);

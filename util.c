@@ -187,9 +187,23 @@ int kv_next(const char **text, char *key, size_t ksize, char *val, size_t vsize)
 	return 1;
 }
 
+const char *printable(const char *s, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 4 < size; i++)
+		buf[i] = (unsigned char)s[i] < ' ' || s[i] == 127 ? '?' : s[i];
+	if (s[i] && size > 4)
+		strcpy(buf + i, "...");
+	else
+		buf[i] = '\0';
+	return buf;
+}
+
 int rm_tree_at(int parent, const char *name)
 {
 	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+	int first = 0;		/* the first failure's errno, for the caller's message */
 	DIR *d;
 	struct dirent *ent;
 
@@ -197,22 +211,30 @@ int rm_tree_at(int parent, const char *name)
 		return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : -1;
 	d = fdopendir(fd);
 	if (d == NULL) {
+		first = errno;
 		close(fd);
+		errno = first;
 		return -1;
 	}
 	while ((ent = readdir(d)) != NULL) {
 		if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
 			continue;
-		if (ent->d_type == DT_DIR) {
-			if (rm_tree_at(fd, ent->d_name) < 0)
-				rc = -1;
-		} else if (unlinkat(fd, ent->d_name, 0) < 0 && errno != ENOENT) {
-			rc = -1;
+		/* DT_UNKNOWN: a file system that does not say; rm_tree_at
+		 * unlinks what turns out not to be a directory. */
+		if (ent->d_type == DT_DIR || ent->d_type == DT_UNKNOWN) {
+			if (rm_tree_at(fd, ent->d_name) < 0 && !first)
+				first = errno;
+		} else if (unlinkat(fd, ent->d_name, 0) < 0 && errno != ENOENT && !first) {
+			first = errno;
 		}
 	}
 	closedir(d);
-	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !first)
+		first = errno;
+	if (first) {
+		errno = first;
 		rc = -1;
+	}
 	return rc;
 }
 

@@ -120,6 +120,9 @@ int parse_stat_starttime(const char *stat, unsigned long long *out);
  * sdocker made (scratch directories, kept containers), without following
  * a symlink out of it.  Returns 0 (also when it is not there) or -1 with
  * errno; prints nothing. */
+/* s on one line in a message: control characters as '?', cut with "..."
+ * to fit size; returns buf. */
+const char *printable(const char *s, char *buf, size_t size);
 int rm_tree_at(int parent, const char *name);
 int rm_tree(const char *path);
 
