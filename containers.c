@@ -23,19 +23,14 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-const char *ct_lib_dir(void)
-{
-	return sdocker_lib_dir();
-}
-
 /* <lib>/<sub>, made with its parents (0700: what containers print is
  * theirs, not every user's). */
 static int lib_subdir(const char *sub, char *buf, size_t size)
 {
 	char parent[PATH_MAX];
 
-	if (fmt_path(buf, size, "%s/%s", ct_lib_dir(), sub) < 0
-	    || fmt_path(parent, sizeof parent, "%s", ct_lib_dir()) < 0)
+	if (fmt_path(buf, size, "%s/%s", sdocker_lib_dir(), sub) < 0
+	    || fmt_path(parent, sizeof parent, "%s", sdocker_lib_dir()) < 0)
 		return -1;
 	/* Its parents too: a user's ~/.local/share may not exist yet. */
 	for (char *p = parent + 1; (p = strchr(p, '/')) != NULL; p++) {
@@ -46,8 +41,8 @@ static int lib_subdir(const char *sub, char *buf, size_t size)
 		}
 		*p = '/';
 	}
-	if (mkdir(ct_lib_dir(), 0700) < 0 && errno != EEXIST) {
-		warn("mkdir %s", ct_lib_dir());
+	if (mkdir(sdocker_lib_dir(), 0700) < 0 && errno != EEXIST) {
+		warn("mkdir %s", sdocker_lib_dir());
 		return -1;
 	}
 	if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
@@ -59,7 +54,7 @@ static int lib_subdir(const char *sub, char *buf, size_t size)
 
 int ct_dir(const char *id, char *buf, size_t size)
 {
-	return fmt_path(buf, size, "%s/containers/%s", ct_lib_dir(), id);
+	return fmt_path(buf, size, "%s/containers/%s", sdocker_lib_dir(), id);
 }
 
 int ct_name_valid(const char *name)
@@ -89,7 +84,7 @@ static int exists(const char *id)
 
 static int name_path(const char *name, char *buf, size_t size)
 {
-	return fmt_path(buf, size, "%s/names/%s", ct_lib_dir(), name);
+	return fmt_path(buf, size, "%s/names/%s", sdocker_lib_dir(), name);
 }
 
 int ct_name_claim(const char *name, const char *id)
@@ -307,11 +302,11 @@ int ct_read(const char *id, struct ct_config *c, struct ct_exit *e, int *ended)
 	char path[PATH_MAX], text[4096];
 
 	*ended = 0;
-	if (fmt_path(path, sizeof path, "%s/containers/%s/config", ct_lib_dir(), id) < 0
+	if (fmt_path(path, sizeof path, "%s/containers/%s/config", sdocker_lib_dir(), id) < 0
 	    || read_file(path, text, sizeof text) < 0 || ct_parse_config(text, c) < 0)
 		return -1;
 	snprintf(c->id, sizeof c->id, "%s", id);
-	if (fmt_path(path, sizeof path, "%s/containers/%s/exit", ct_lib_dir(), id) == 0
+	if (fmt_path(path, sizeof path, "%s/containers/%s/exit", sdocker_lib_dir(), id) == 0
 	    && read_file(path, text, sizeof text) >= 0 && ct_parse_exit(text, e) == 0)
 		*ended = 1;
 	return 0;
@@ -330,7 +325,7 @@ int ct_remove(const char *id)
 	}
 	if (ct_read(id, &c, &e, &ended) == 0)
 		ct_name_release(c.name, id);
-	if (fmt_path(top, sizeof top, "%s/containers", ct_lib_dir()) < 0)
+	if (fmt_path(top, sizeof top, "%s/containers", sdocker_lib_dir()) < 0)
 		return -1;
 	topfd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (topfd < 0)
@@ -350,7 +345,7 @@ int ct_list(char (*ids)[CT_ID_MAX], int max)
 	DIR *d;
 	int n = 0;
 
-	if (fmt_path(top, sizeof top, "%s/containers", ct_lib_dir()) < 0 || (d = opendir(top)) == NULL)
+	if (fmt_path(top, sizeof top, "%s/containers", sdocker_lib_dir()) < 0 || (d = opendir(top)) == NULL)
 		return 0;
 	while ((ent = readdir(d)) != NULL && n < max) {
 		if (ent->d_name[0] < '0' || ent->d_name[0] > '9' || strlen(ent->d_name) >= CT_ID_MAX)

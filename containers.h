@@ -139,10 +139,6 @@ int ct_wait_released(int recfd, const char *id, int ms);
  * report, say each on stderr.  Returns how many. */
 int ct_sweep(int report);
 
-/* The root of the persistent state: $SDOCKER_LIB_DIR when it is an
- * absolute path (for tests), else /var/lib/sdocker. */
-const char *ct_lib_dir(void);
-
 /* Pure, for the tests and the fuzzer: the text of a config and an exit
  * record, and back.  Return 0, or -1 (ENAMETOOLONG / EINVAL). */
 int ct_format_config(const struct ct_config *c, char *text, size_t size);

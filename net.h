@@ -28,6 +28,7 @@
 #ifndef SDOCKER_NET_H
 #define SDOCKER_NET_H
 
+#include "util.h"
 #include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +36,7 @@
 
 #define NET_BRIDGE_NAME "sdocker0"
 #define NET_TABLE "sdocker"		/* nft table ip sdocker */
-#define NET_DIR "/run/sdocker/net"
+#define NET_DIR SDOCKER_STATE_DIR "/net"
 #define NET_MAX_PUBLISH 16
 #define NET_SUBNET_MIN_PREFIX 16	/* room for 65533 containers */
 #define NET_SUBNET_MAX_PREFIX 29	/* room for 5 */

@@ -71,12 +71,8 @@ static void parse_options(int argc, char **argv, int permute)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, permute ? ":vhV" : "+:vhV", longopts, NULL)) != -1) {
-		switch (c) {
-		default:
-			common_option(c, argv, longopts, PROG, usage);
-		}
-	}
+	while ((c = getopt_long(argc, argv, permute ? ":vhV" : "+:vhV", longopts, NULL)) != -1)
+		common_option(c, argv, longopts, PROG, usage);	/* it has no option of its own */
 }
 
 static void need_root(const char *cmd)

@@ -256,8 +256,6 @@ int main(int argc, char **argv)
 	if (ct_dir(t.id, dir, sizeof dir) == 0)
 		t.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	running = open_record(&t, &starttime);
-	if (running < 0)
-		return EXIT_SDOCKER;
 	if (!running)
 		return not_running(&t);
 
