@@ -324,13 +324,9 @@ static void set_name(struct options *o, const struct opt *op, const char *arg)
 	char shown[72];
 
 	if (!ct_name_valid(arg)) {
-		/* Control characters as '?': the error stays on one line. */
-		snprintf(shown, sizeof shown, "%s", arg);
-		for (char *p = shown; *p; p++)
-			if ((unsigned char)*p < ' ' || *p == 127)
-				*p = '?';
 		bad_usage("--%s '%s': a name is 1..63 of A-Z a-z 0-9 _ . -, starting with a letter "
-			  "or digit, and not all digits", op->name, shown);
+			  "or digit, and not all digits", op->name,
+			  printable(arg, shown, sizeof shown));
 	}
 	o->name = arg;
 }
@@ -684,7 +680,7 @@ static void check_rootfs(const char *arg, char *resolved)
 		errx(EXIT_SDOCKER, "rootfs %s: is the host's root directory", arg);
 	/* An empty tree (the skeleton of a rootfs not built yet) would fail at
 	 * the first mount, with a message about /proc. */
-	if (faccessat(AT_FDCWD, resolved, F_OK, 0) == 0 && !dir_has(resolved, "proc"))
+	if (!dir_has(resolved, "proc"))
 		errx(EXIT_SDOCKER, "rootfs %s: no /proc in it: not a root filesystem (the bundled "
 		     "one is built by `make rootfs`)", arg);
 }
@@ -1741,7 +1737,8 @@ static int verdict(struct run *r, int status, int in_setup)
 		print_report(r, status, &st);
 	if (status < 0)
 		return EXIT_SDOCKER;
-	note_end(r, status, st.oom_kills > 0 && sig == SIGKILL);
+	if (r->kept)	/* the exit record is a kept container's */
+		note_end(r, status, st.oom_kills > 0 && sig == SIGKILL);
 	return sig ? 128 + sig : WEXITSTATUS(status);
 }
 
