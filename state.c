@@ -387,7 +387,9 @@ static int id_in_use(pid_t id)
 	char path[PATH_MAX];
 	struct stat sb;
 
-	if (kill(id, 0) == 0)
+	/* EPERM: a process of another user's has the pid (a rootless run
+	 * sweeping beside root's containers); it is in use all the same. */
+	if (kill(id, 0) == 0 || errno == EPERM)
 		return 1;
 	return record_path(path, sizeof path, id) == 0 && stat(path, &sb) == 0;
 }
