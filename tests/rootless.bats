@@ -63,8 +63,10 @@ teardown() {
     fi
     # The user's own containers: what this test started as the user.
     if [[ -f $BATS_TEST_TMPDIR/user.pids ]]; then
-        while read -r pid; do
-            kill -KILL "$pid" 2>/dev/null || true
+        # Only a process that is still the one recorded: never a later
+        # one that got the pid.
+        while read -r pid st; do
+            if same_process "$pid" "$st"; then kill -KILL "$pid" 2>/dev/null || true; fi
         done <"$BATS_TEST_TMPDIR/user.pids"
         sleep 0.5
     fi
@@ -89,7 +91,7 @@ user_bg() {
     shift
     as_user "$@" >"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" </dev/null 3>&- &
     BG_PID=$!
-    echo "$BG_PID" >>"$BATS_TEST_TMPDIR/user.pids"
+    echo "$BG_PID $(starttime "$BG_PID" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
 }
 
 # user_id NAME: wait for the container id in NAME.err; sets CID.
@@ -99,7 +101,7 @@ user_id() {
         line=$(grep -m1 '^\[+\] start container with id ' "$BATS_TEST_TMPDIR/$1.err" 2>/dev/null || true)
         if [[ -n $line ]]; then
             CID=${line##* }
-            echo "$CID" >>"$BATS_TEST_TMPDIR/user.pids"
+            echo "$CID $(starttime "$CID" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
             return 0
         fi
         sleep 0.05
@@ -221,14 +223,14 @@ user_id() {
     rm -f "$HOMEDIR/rootfs/bin/chown"
     [[ $status == 0 ]] || fail "status $status:" "$stderr"
     id=$output
-    echo "$id" >>"$BATS_TEST_TMPDIR/user.pids"
+    echo "$id $(starttime "$id" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
     run --separate-stderr as_user "$bin/sdocker_run" -d --name nap "$HOMEDIR/rootfs" sleep 60
     napid=$output
-    echo "$napid" >>"$BATS_TEST_TMPDIR/user.pids"
+    echo "$napid $(starttime "$napid" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
     # One of root's at the same time, which the user must not see.
     "$RUN" -d --name roots "$ROOTFS" sleep 60 >"$BATS_TEST_TMPDIR/root.id" 2>/dev/null
     rootid=$(cat "$BATS_TEST_TMPDIR/root.id")
-    echo "$rootid" >>"$BATS_TEST_TMPDIR/user.pids"
+    echo "$rootid $(starttime "$rootid" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
     for ((i = 0; i < SDOCKER_TEST_TIMEOUT * 10; i++)); do
         grep -qx made "$HOMEDIR/data/sdocker/containers/$id/log" 2>/dev/null && break
         sleep 0.1

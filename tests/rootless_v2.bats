@@ -63,7 +63,10 @@ teardown() {
         return 0
     fi
     if [[ -f $BATS_TEST_TMPDIR/user.pids ]]; then
-        while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done <"$BATS_TEST_TMPDIR/user.pids"
+        # Only a process that is still the one recorded.
+        while read -r pid st; do
+            if same_process "$pid" "$st"; then kill -KILL "$pid" 2>/dev/null || true; fi
+        done <"$BATS_TEST_TMPDIR/user.pids"
         sleep 0.5
     fi
     common_teardown
@@ -87,7 +90,7 @@ user_id() {
         line=$(grep -m1 '^\[+\] start container with id ' "$BATS_TEST_TMPDIR/$1.err" 2>/dev/null || true)
         if [[ -n $line ]]; then
             CID=${line##* }
-            echo "$CID" >>"$BATS_TEST_TMPDIR/user.pids"
+            echo "$CID $(starttime "$CID" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
             return 0
         fi
         sleep 0.05
@@ -109,7 +112,7 @@ user_id() {
 @test "without root: the CPU lab at 20% (19-21% measured), and sdocker_exec into it" {
     as_user "$TOP/shell" "$V2_HOME/bin/sdocker_run" -c --cpu-quota 20000 "$V2_HOME/rootfs" \
         >"$BATS_TEST_TMPDIR/cpu.out" 2>"$BATS_TEST_TMPDIR/cpu.err" </dev/null 3>&- &
-    echo "$!" >>"$BATS_TEST_TMPDIR/user.pids"
+    echo "$! $(starttime "$!" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
     user_id cpu
     local dir=$TOP/sdocker/$CID u0 u1 t0 t1 pct
     [[ -d $dir ]] || fail "no cgroup $dir:" "$(cat "$BATS_TEST_TMPDIR/cpu.err")"
