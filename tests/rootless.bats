@@ -220,7 +220,6 @@ user_id() {
     cp /usr/bin/chown "$HOMEDIR/rootfs/bin/"
     run --separate-stderr as_user "$bin/sdocker_run" -d --name mine --overlay "$HOMEDIR/rootfs" /bin/sh -c \
         'mkdir -p /srv/x && echo hi >/srv/x/f && chown -R 5:5 /srv/x && chmod 700 /srv/x && echo made; exec sleep 60'
-    rm -f "$HOMEDIR/rootfs/bin/chown"
     [[ $status == 0 ]] || fail "status $status:" "$stderr"
     id=$output
     echo "$id $(starttime "$id" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
@@ -235,6 +234,9 @@ user_id() {
         grep -qx made "$HOMEDIR/data/sdocker/containers/$id/log" 2>/dev/null && break
         sleep 0.1
     done
+    # Only now: -d returns once the container runs, maybe before its sh
+    # has reached chown, and the overlay's lower layer is this directory.
+    rm -f "$HOMEDIR/rootfs/bin/chown"
     grep -qx made "$HOMEDIR/data/sdocker/containers/$id/log" ||
         fail "the container did not say made:" "$(cat "$HOMEDIR/data/sdocker/containers/$id/log" 2>&1)"
     upper=$HOMEDIR/data/sdocker/containers/$id/upper
