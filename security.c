@@ -290,14 +290,16 @@ static const uint32_t personality_ok[] = { 0x0, 0x8, 0x20000, 0x20008, 0xfffffff
  * clone flags and the personality as 32-bit values where it matters. */
 #define OFF_ARG0_LO offsetof(struct seccomp_data, args[0])
 
-/* A tiny assembler: forward jumps to labels, resolved at the end. */
-/* Two ALLOW returns: the blocks after the first can only jump forward. */
-enum label { L_ALLOW_TAIL, L_EPERM, L_ENOSYS, L_KILL, L_CLONE, L_PERSONALITY, L_COUNT };
+/* A tiny assembler: forward jumps to labels, resolved at the end.  The
+ * named labels, then one per branch of the search tree (L_TREE + k). */
+enum label { L_ALLOW_TAIL, L_EPERM, L_ENOSYS, L_KILL, L_CLONE, L_PERSONALITY, L_TREE,
+	     L_COUNT = L_TREE + 64 };
 
 struct asm_state {
 	struct sock_filter *out;
 	size_t max, n;
 	int at[L_COUNT];			/* where each label is, or -1 */
+	int next_label;				/* the next free tree label */
 	struct { size_t insn; int jt, jf; } fix[SEC_FILTER_MAX];
 	size_t nfix;
 	int lost;				/* a jump found no room in fix[] */
@@ -353,13 +355,76 @@ static int resolve(struct asm_state *a)
 	return (int)a->n;
 }
 
+/* A system call number the filter answers other than "allow", and where
+ * it jumps for it. */
+struct judged {
+	uint32_t nr;
+	int label;
+};
+
+/* Insertion sort by number: some 70 entries, and no library code for the
+ * freshly cloned child to fault in. */
+static void sort_by_nr(struct judged *j, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct judged x = j[i];
+		size_t k = i;
+
+		for (; k > 0 && j[k - 1].nr > x.nr; k--)
+			j[k] = j[k - 1];
+		j[k] = x;
+	}
+}
+
+/* Find the number in the accumulator among j[0..n), sorted: a binary search
+ * down to runs of at most 4, compared one by one; a number not there is
+ * allowed.  The kernel runs a new filter once for every system call number
+ * when it is loaded (to find the ones it may allow without running it
+ * again); a list compared in order costs that run one step per entry, a
+ * tree a few. */
+static void emit_search(struct asm_state *a, const struct judged *j, size_t n)
+{
+	if (n <= 4) {
+		for (size_t i = 0; i < n; i++)
+			emit_jump(a, BPF_JMP | BPF_JEQ | BPF_K, j[i].nr, j[i].label,
+				  i + 1 < n ? -1 : L_ALLOW_TAIL);
+		if (n == 0)
+			emit(a, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+		return;
+	}
+	size_t half = n / 2;
+	int upper = a->next_label < L_COUNT ? a->next_label++ : -1;
+
+	if (upper < 0) {	/* out of labels: resolve() fails with ENOSPC */
+		a->lost = 1;
+		return;
+	}
+	emit_jump(a, BPF_JMP | BPF_JGE | BPF_K, j[half].nr, upper, -1);
+	emit_search(a, j, half);
+	place(a, (enum label)upper);
+	emit_search(a, j + half, n - half);
+}
+
 int sec_filter_build(uint64_t caps, struct sock_filter *out, size_t max)
 {
-	struct asm_state a = { .out = out, .max = max };
+	struct asm_state a = { .out = out, .max = max, .next_label = L_TREE };
+	struct judged judged[sizeof denials / sizeof denials[0] + 3];
 	int admin = (caps & BIT(CAP_SYS_ADMIN)) != 0;
+	size_t nj = 0;
 
 	for (int i = 0; i < L_COUNT; i++)
 		a.at[i] = -1;
+	for (size_t i = 0; i < sizeof denials / sizeof denials[0]; i++)
+		if (!(caps & denials[i].lift))
+			judged[nj++] = (struct judged){ denials[i].nr, L_EPERM };
+	if (!admin) {
+		judged[nj++] = (struct judged){ __NR_clone, L_CLONE };
+		/* clone3 passes its flags in memory, where a classic filter
+		 * cannot look: ENOSYS makes glibc fall back to clone(2). */
+		judged[nj++] = (struct judged){ __NR_clone3, L_ENOSYS };
+	}
+	judged[nj++] = (struct judged){ __NR_personality, L_PERSONALITY };
+	sort_by_nr(judged, nj);
 	/* The architecture first: a number means nothing without it.  Only
 	 * native x86_64 calls are judged; an int 0x80 (i386) call or an x32
 	 * one would reach other entry points under other numbers, where this
@@ -370,19 +435,7 @@ int sec_filter_build(uint64_t caps, struct sock_filter *out, size_t max)
 	emit_jump(&a, BPF_JMP | BPF_JEQ | BPF_K, SEC_AUDIT_ARCH, -1, L_KILL);
 	emit(&a, BPF_LD | BPF_W | BPF_ABS, OFF_NR);
 	emit_jump(&a, BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, L_KILL, -1);
-	for (size_t i = 0; i < sizeof denials / sizeof denials[0]; i++) {
-		if (caps & denials[i].lift)
-			continue;
-		emit_jump(&a, BPF_JMP | BPF_JEQ | BPF_K, denials[i].nr, L_EPERM, -1);
-	}
-	if (!admin) {
-		emit_jump(&a, BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, L_CLONE, -1);
-		/* clone3 passes its flags in memory, where a classic filter cannot
-		 * look: ENOSYS makes glibc fall back to clone(2). */
-		emit_jump(&a, BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, L_ENOSYS, -1);
-	}
-	emit_jump(&a, BPF_JMP | BPF_JEQ | BPF_K, __NR_personality, L_PERSONALITY, -1);
-	emit(&a, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	emit_search(&a, judged, nj);
 
 	if (!admin) {
 		place(&a, L_CLONE);
