@@ -1779,6 +1779,13 @@ static int run_container(struct run *r)
 		wait_child(r->pid);
 		return 128 + pending_signal;
 	}
+	/* A detached monitor sleeps in waitpid for the container's life:
+	 * what the start touched need not stay resident while it does. */
+	if (r->o.detach) {
+		TRACE("madvise(MADV_DONTNEED) of this program's code and constants and of the stack below: "
+		      "the monitor keeps what its wait needs");
+		shed_start_pages();
+	}
 	/* No pidfd and poll when there is nothing to relay, the usual case
 	 * for a script: just wait. */
 	if (tty_has_relay(&r->tty)) {

@@ -14,11 +14,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <err.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -605,4 +607,67 @@ int valid_cpu_list(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+/* madvise(MADV_DONTNEED) of [start, end), cut inward to whole pages. */
+static size_t drop_range(uintptr_t start, uintptr_t end)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	start = (start + page - 1) & ~(page - 1);
+	end &= ~(page - 1);
+	if (end <= start || madvise((void *)start, end - start, MADV_DONTNEED) < 0)
+		return 0;
+	return end - start;
+}
+
+/* The program's segments that are never written (its code, its
+ * constants), from its own program headers; not the data or the RELRO
+ * part, whose pages hold what relocation wrote.  Last, so that as little
+ * code as possible runs between it and the caller's sleep. */
+extern const ElfW(Ehdr) __ehdr_start;
+
+static size_t drop_readonly_segments(void)
+{
+	const ElfW(Phdr) *ph = (const void *)((const char *)&__ehdr_start + __ehdr_start.e_phoff);
+	uintptr_t base = 0;
+	size_t dropped = 0;
+
+	for (int i = 0; i < __ehdr_start.e_phnum; i++)	/* a PIE's load bias */
+		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
+			base = (uintptr_t)&__ehdr_start - ph[i].p_vaddr;
+	for (int i = 0; i < __ehdr_start.e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && !(ph[i].p_flags & PF_W))
+			dropped += drop_range(base + ph[i].p_vaddr, base + ph[i].p_vaddr + ph[i].p_memsz);
+	return dropped;
+}
+
+size_t shed_start_pages(void)
+{
+	char maps[8192], *line, *next;
+	unsigned long low, high;
+	size_t dropped = 0;
+	ssize_t n;
+	int fd;
+
+	/* The stack's lowest address is in /proc/self/maps.  Everything from
+	 * there to a margin below this frame (maps is its lowest part) is
+	 * dead; madvise itself runs in the margin. */
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read_all(fd, maps, sizeof maps - 1);
+	if (fd >= 0)
+		close(fd);
+	maps[n > 0 ? n : 0] = '\0';
+	for (line = maps; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!strstr(line, "[stack]"))
+			continue;
+		if (sscanf(line, "%lx-%lx", &low, &high) == 2 && (uintptr_t)maps > low + 16384 &&
+		    (uintptr_t)maps < high)
+			dropped += drop_range(low, (uintptr_t)maps - 16384);
+		break;
+	}
+	return dropped + drop_readonly_segments();
 }

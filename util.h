@@ -136,6 +136,14 @@ void open_std_fds(void);
  * reap it.  Returns the wait status, or exits 125 on an error. */
 int wait_reaping(pid_t pid, volatile sig_atomic_t *forward_to);
 
+/* For a process that will sleep a long time after a busy start (the
+ * monitor of a detached container): give back the resident pages the
+ * start left behind that nothing needs any more: the program's read-only
+ * segments (clean pages of its file: the page cache keeps them, and a
+ * page used again is mapped again on its first touch) and the stack below
+ * the caller's frame.  Returns how many bytes were unmapped. */
+size_t shed_start_pages(void);
+
 /* Records are text, one key=value per line, with a newline in a value
  * written as \n and a backslash as \\ (a command such as sh -c $'a\nb',
  * or a path, may hold either).  kv_put appends one pair at text+*used and
