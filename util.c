@@ -625,20 +625,28 @@ static size_t drop_range(uintptr_t start, uintptr_t end)
  * constants), from its own program headers; not the data or the RELRO
  * part, whose pages hold what relocation wrote.  Last, so that as little
  * code as possible runs between it and the caller's sleep. */
-extern const ElfW(Ehdr) __ehdr_start;
+extern const char __ehdr_start[];	/* the linker's: our ELF header, as mapped */
 
 static size_t drop_readonly_segments(void)
 {
-	const ElfW(Phdr) *ph = (const void *)((const char *)&__ehdr_start + __ehdr_start.e_phoff);
-	uintptr_t base = 0;
+	ElfW(Ehdr) eh;
+	ElfW(Phdr) ph;
+	uintptr_t bias = 0;
 	size_t dropped = 0;
 
-	for (int i = 0; i < __ehdr_start.e_phnum; i++)	/* a PIE's load bias */
-		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
-			base = (uintptr_t)&__ehdr_start - ph[i].p_vaddr;
-	for (int i = 0; i < __ehdr_start.e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && !(ph[i].p_flags & PF_W))
-			dropped += drop_range(base + ph[i].p_vaddr, base + ph[i].p_vaddr + ph[i].p_memsz);
+	/* Copied out: the headers are bytes of the mapped file, not objects
+	 * the compiler knows the size of. */
+	memcpy(&eh, __ehdr_start, sizeof eh);
+	for (int i = 0; i < eh.e_phnum; i++) {	/* a PIE's load bias */
+		memcpy(&ph, __ehdr_start + eh.e_phoff + (size_t)i * eh.e_phentsize, sizeof ph);
+		if (ph.p_type == PT_LOAD && ph.p_offset == 0)
+			bias = (uintptr_t)__ehdr_start - ph.p_vaddr;
+	}
+	for (int i = 0; i < eh.e_phnum; i++) {
+		memcpy(&ph, __ehdr_start + eh.e_phoff + (size_t)i * eh.e_phentsize, sizeof ph);
+		if (ph.p_type == PT_LOAD && !(ph.p_flags & PF_W))
+			dropped += drop_range(bias + ph.p_vaddr, bias + ph.p_vaddr + ph.p_memsz);
+	}
 	return dropped;
 }
 
