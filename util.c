@@ -609,16 +609,16 @@ int valid_cpu_list(const char *s)
 	return 1;
 }
 
-/* madvise(MADV_DONTNEED) of [start, end), cut inward to whole pages. */
-static size_t drop_range(uintptr_t start, uintptr_t end)
+/* madvise(MADV_DONTNEED) of [start, end), cut inward to whole pages.  A
+ * failure costs only memory: nothing to say. */
+static void drop_range(uintptr_t start, uintptr_t end)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 
 	start = (start + page - 1) & ~(page - 1);
 	end &= ~(page - 1);
-	if (end <= start || madvise((void *)start, end - start, MADV_DONTNEED) < 0)
-		return 0;
-	return end - start;
+	if (end > start)
+		(void)madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
 /* The program's segments that are never written (its code, its
@@ -627,12 +627,11 @@ static size_t drop_range(uintptr_t start, uintptr_t end)
  * code as possible runs between it and the caller's sleep. */
 extern const char __ehdr_start[];	/* the linker's: our ELF header, as mapped */
 
-static size_t drop_readonly_segments(void)
+static void drop_readonly_segments(void)
 {
 	ElfW(Ehdr) eh;
 	ElfW(Phdr) ph;
 	uintptr_t bias = 0;
-	size_t dropped = 0;
 
 	/* Copied out: the headers are bytes of the mapped file, not objects
 	 * the compiler knows the size of. */
@@ -645,28 +644,23 @@ static size_t drop_readonly_segments(void)
 	for (int i = 0; i < eh.e_phnum; i++) {
 		memcpy(&ph, __ehdr_start + eh.e_phoff + (size_t)i * eh.e_phentsize, sizeof ph);
 		if (ph.p_type == PT_LOAD && !(ph.p_flags & PF_W))
-			dropped += drop_range(bias + ph.p_vaddr, bias + ph.p_vaddr + ph.p_memsz);
+			drop_range(bias + ph.p_vaddr, bias + ph.p_vaddr + ph.p_memsz);
 	}
-	return dropped;
 }
 
-size_t shed_start_pages(void)
+void shed_start_pages(void)
 {
 	char maps[8192], *line, *next;
 	unsigned long low, high;
-	size_t dropped = 0;
-	ssize_t n;
-	int fd;
 
 	/* The stack's lowest address is in /proc/self/maps.  Everything from
 	 * there to a margin below this frame (maps is its lowest part) is
-	 * dead; madvise itself runs in the margin. */
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -1 : read_all(fd, maps, sizeof maps - 1);
-	if (fd >= 0)
-		close(fd);
-	maps[n > 0 ? n : 0] = '\0';
-	for (line = maps; line; line = next) {
+	 * dead; madvise itself runs in the margin.  Only the first 8 KiB are
+	 * read: a longer maps (never a static sdocker_run's, about 1 KiB)
+	 * may leave the stack as it is. */
+	if (read_file("/proc/self/maps", maps, sizeof maps) < 0)
+		maps[0] = '\0';
+	for (line = maps; *maps && line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
@@ -674,8 +668,8 @@ size_t shed_start_pages(void)
 			continue;
 		if (sscanf(line, "%lx-%lx", &low, &high) == 2 && (uintptr_t)maps > low + 16384 &&
 		    (uintptr_t)maps < high)
-			dropped += drop_range(low, (uintptr_t)maps - 16384);
+			drop_range(low, (uintptr_t)maps - 16384);
 		break;
 	}
-	return dropped + drop_readonly_segments();
+	drop_readonly_segments();
 }

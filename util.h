@@ -116,13 +116,14 @@ int proc_starttime(pid_t pid, unsigned long long *out);
  * unit tests and the fuzzer can feed it odd command names. */
 int parse_stat_starttime(const char *stat, unsigned long long *out);
 
+/* s on one line in a message: control characters as '?', cut with "..."
+ * to fit size; returns buf. */
+const char *printable(const char *s, char *buf, size_t size);
+
 /* rm -r of name (relative to the directory fd parent) or of path: what
  * sdocker made (scratch directories, kept containers), without following
  * a symlink out of it.  Returns 0 (also when it is not there) or -1 with
  * errno; prints nothing. */
-/* s on one line in a message: control characters as '?', cut with "..."
- * to fit size; returns buf. */
-const char *printable(const char *s, char *buf, size_t size);
 int rm_tree_at(int parent, const char *name);
 int rm_tree(const char *path);
 
@@ -141,8 +142,8 @@ int wait_reaping(pid_t pid, volatile sig_atomic_t *forward_to);
  * start left behind that nothing needs any more: the program's read-only
  * segments (clean pages of its file: the page cache keeps them, and a
  * page used again is mapped again on its first touch) and the stack below
- * the caller's frame.  Returns how many bytes were unmapped. */
-size_t shed_start_pages(void);
+ * the caller's frame. */
+void shed_start_pages(void);
 
 /* Records are text, one key=value per line, with a newline in a value
  * written as \n and a backslash as \\ (a command such as sh -c $'a\nb',
