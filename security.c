@@ -376,9 +376,9 @@ static void sort_by_nr(struct judged *j, size_t n)
 	}
 }
 
-/* Find the number in the accumulator among j[0..n), sorted: a binary search
- * down to runs of at most 4, compared one by one; a number not there is
- * allowed.  The kernel runs a new filter once for every system call number
+/* Find the number in the accumulator among j[0..n), sorted, n >= 1 (the
+ * personality is always judged): a binary search down to runs of at most
+ * 4, compared one by one; a number not there is allowed.  The kernel runs a new filter once for every system call number
  * when it is loaded (to find the ones it may allow without running it
  * again); a list compared in order costs that run one step per entry, a
  * tree a few. */
@@ -388,8 +388,6 @@ static void emit_search(struct asm_state *a, const struct judged *j, size_t n)
 		for (size_t i = 0; i < n; i++)
 			emit_jump(a, BPF_JMP | BPF_JEQ | BPF_K, j[i].nr, j[i].label,
 				  i + 1 < n ? -1 : L_ALLOW_TAIL);
-		if (n == 0)
-			emit(a, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 		return;
 	}
 	size_t half = n / 2;
