@@ -106,6 +106,23 @@ same_process() {
     [[ -n $2 && $(starttime "$1") == "$2" ]]
 }
 
+# note_pid PID: remember a process a test started another way than bg
+# (as another user, or a container's init), with its start time.
+note_pid() {
+    echo "$1 $(starttime "$1" || echo gone)" >>"$BATS_TEST_TMPDIR/noted.pids"
+}
+
+# kill_noted: SIGKILL every noted process that is still the one noted,
+# never a later one that got its pid; then give them a moment to go.
+kill_noted() {
+    local pid st
+    [[ -f $BATS_TEST_TMPDIR/noted.pids ]] || return 0
+    while read -r pid st; do
+        if same_process "$pid" "$st"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    done <"$BATS_TEST_TMPDIR/noted.pids"
+    sleep 0.5
+}
+
 # is_zombie PID: has PID exited but not been reaped?
 is_zombie() {
     local stat

@@ -62,14 +62,7 @@ teardown() {
         "${SDOCKER_BIN:-$REPO}/sdocker_rm" -f roots >/dev/null 2>&1
     fi
     # The user's own containers: what this test started as the user.
-    if [[ -f $BATS_TEST_TMPDIR/user.pids ]]; then
-        # Only a process that is still the one recorded: never a later
-        # one that got the pid.
-        while read -r pid st; do
-            if same_process "$pid" "$st"; then kill -KILL "$pid" 2>/dev/null || true; fi
-        done <"$BATS_TEST_TMPDIR/user.pids"
-        sleep 0.5
-    fi
+    kill_noted
     # Nothing of the user's runs is left in its own directories.
     left=$(find "$HOMEDIR/xdg" "$HOMEDIR/data" -mindepth 2 \( -type f -o -type d -path '*/containers/*' \) 2>/dev/null)
     [[ -z $left ]] || { echo "left in the user's directories: $left" >&2; rc=1; }
@@ -91,7 +84,7 @@ user_bg() {
     shift
     as_user "$@" >"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" </dev/null 3>&- &
     BG_PID=$!
-    echo "$BG_PID $(starttime "$BG_PID" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
+    note_pid "$BG_PID"
 }
 
 # user_id NAME: wait for the container id in NAME.err; sets CID.
@@ -101,7 +94,7 @@ user_id() {
         line=$(grep -m1 '^\[+\] start container with id ' "$BATS_TEST_TMPDIR/$1.err" 2>/dev/null || true)
         if [[ -n $line ]]; then
             CID=${line##* }
-            echo "$CID $(starttime "$CID" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
+            note_pid "$CID"
             return 0
         fi
         sleep 0.05
@@ -222,14 +215,14 @@ user_id() {
         'mkdir -p /srv/x && echo hi >/srv/x/f && chown -R 5:5 /srv/x && chmod 700 /srv/x && echo made; exec sleep 60'
     [[ $status == 0 ]] || fail "status $status:" "$stderr"
     id=$output
-    echo "$id $(starttime "$id" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
+    note_pid "$id"
     run --separate-stderr as_user "$bin/sdocker_run" -d --name nap "$HOMEDIR/rootfs" sleep 60
     napid=$output
-    echo "$napid $(starttime "$napid" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
+    note_pid "$napid"
     # One of root's at the same time, which the user must not see.
     "$RUN" -d --name roots "$ROOTFS" sleep 60 >"$BATS_TEST_TMPDIR/root.id" 2>/dev/null
     rootid=$(cat "$BATS_TEST_TMPDIR/root.id")
-    echo "$rootid $(starttime "$rootid" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
+    note_pid "$rootid"
     for ((i = 0; i < SDOCKER_TEST_TIMEOUT * 10; i++)); do
         grep -qx made "$HOMEDIR/data/sdocker/containers/$id/log" 2>/dev/null && break
         sleep 0.1

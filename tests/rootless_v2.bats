@@ -58,17 +58,10 @@ setup() {
 }
 
 teardown() {
-    local pid
     if [[ -f $BATS_FILE_TMPDIR/not-guest ]]; then
         return 0
     fi
-    if [[ -f $BATS_TEST_TMPDIR/user.pids ]]; then
-        # Only a process that is still the one recorded.
-        while read -r pid st; do
-            if same_process "$pid" "$st"; then kill -KILL "$pid" 2>/dev/null || true; fi
-        done <"$BATS_TEST_TMPDIR/user.pids"
-        sleep 0.5
-    fi
+    kill_noted
     common_teardown
 }
 
@@ -90,7 +83,7 @@ user_id() {
         line=$(grep -m1 '^\[+\] start container with id ' "$BATS_TEST_TMPDIR/$1.err" 2>/dev/null || true)
         if [[ -n $line ]]; then
             CID=${line##* }
-            echo "$CID $(starttime "$CID" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
+            note_pid "$CID"
             return 0
         fi
         sleep 0.05
@@ -112,7 +105,7 @@ user_id() {
 @test "without root: the CPU lab at 20% (19-21% measured), and sdocker_exec into it" {
     as_user "$TOP/shell" "$V2_HOME/bin/sdocker_run" -c --cpu-quota 20000 "$V2_HOME/rootfs" \
         >"$BATS_TEST_TMPDIR/cpu.out" 2>"$BATS_TEST_TMPDIR/cpu.err" </dev/null 3>&- &
-    echo "$! $(starttime "$!" || echo gone)" >>"$BATS_TEST_TMPDIR/user.pids"
+    note_pid "$!"
     user_id cpu
     local dir=$TOP/sdocker/$CID u0 u1 t0 t1 pct
     [[ -d $dir ]] || fail "no cgroup $dir:" "$(cat "$BATS_TEST_TMPDIR/cpu.err")"
