@@ -424,6 +424,18 @@ tm() {
     [ "$output" = "container $trapper is not running: it exited 0" ]
 }
 
+@test "-d -v: the monitor says in the log that it gives back its start's pages, then still tells how the container ended" {
+    run_d -v --name shed "$ROOTFS" sh -c 'trap "exit 7" TERM; while :; do sleep 0.1; done'
+    poll 10 has_children "$CID"
+    grep -q "madvise(MADV_DONTNEED) of this program's code and constants and of the stack below" \
+        "$(kept_dir "$CID")/log" || fail "no madvise line in the log:" "$(cat "$(kept_dir "$CID")/log")"
+    # What the monitor needs after its wait (the verdict, the exit record,
+    # the cgroups' removal) comes back from the file as it runs.
+    run -0 --separate-stderr "$STOP" shed
+    [ "$output" = "container $CID exited 7" ] || fail "sdocker_stop said: $output" "$stderr"
+    [[ $(ps_status "$CID") == "exited 7" ]] || fail "sdocker_ps -a: $(ps_status "$CID")"
+}
+
 @test "sdocker_stop: a PID 1 that ignores SIGTERM is SIGKILLed after -t 1, through the escalation" {
     run_d "$ROOTFS" sleep 3600
     poll 10 comm_is "$CID" sleep
