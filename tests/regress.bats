@@ -285,25 +285,29 @@ in_pidns() {
     for _ in $(seq 100); do [[ $(cat "/proc/$CID/comm" 2>/dev/null) == sleep ]] && break; sleep 0.05; done
     strace -f -qq -o /dev/null -e trace=clone,clone3 -e inject=clone,clone3:delay_exit=1500000:when=1 \
         "$EXEC" -T "$CID" -- sleep 3 </dev/null 3>&- 2>"$BATS_TEST_TMPDIR/exec.err" &
-    local sp=$! ep=
-    for _ in $(seq 100); do
-        ep=$(cat "/proc/$sp/task/$sp/children" 2>/dev/null || true)
-        ep=${ep// /}
+    # Polled with read, no program per look, and until a deadline rather
+    # than a count of looks: under the v2 guest's emulation, strace's start
+    # of sdocker_exec and its sealed copy took longer than 300 looks.
+    local sp=$! ep= deadline=$((SECONDS + SDOCKER_TEST_TIMEOUT))
+    while ((SECONDS < deadline)); do
+        ep=
+        read -r ep <"/proc/$sp/task/$sp/children" 2>/dev/null || true
         [[ -n $ep ]] && break
         sleep 0.01
     done
     [[ -n $ep ]] || fail "sdocker_exec did not start"
     # Into the fork's delay: the child exists and sdocker_exec is held by
     # strace at the clone's return (tracing stop).
-    local st kid=
-    for _ in $(seq 300); do
-        kid=$(cat "/proc/$ep/task/$ep/children" 2>/dev/null || true)
-        st=$(cat "/proc/$ep/stat" 2>/dev/null || true)
+    local st= kid=
+    while ((SECONDS < deadline)); do
+        kid= st=
+        read -r kid <"/proc/$ep/task/$ep/children" 2>/dev/null || true
+        read -r st <"/proc/$ep/stat" 2>/dev/null || true
         st=${st##*) }
-        [[ -n ${kid// /} && $st == t* ]] && break
+        [[ -n $kid && $st == t* ]] && break
         sleep 0.01
     done
-    [[ -n ${kid// /} && $st == t* ]] || fail "sdocker_exec was never held in its fork"
+    [[ -n $kid && $st == t* ]] || fail "sdocker_exec was never held in its fork (children '$kid', state '${st%% *}')"
     kill -TERM "$ep"
     local rc=0
     wait "$sp" || rc=$?
