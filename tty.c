@@ -265,10 +265,19 @@ static void start_pty(struct tty_session *t, struct chan *ch, int *nch)
 	ch[(*nch)++] = (struct chan){ .from = t->master, .to = STDOUT_FILENO };
 	set_nonblock(t->master);
 	if (tcgetattr(STDIN_FILENO, &saved_termios) == 0) {
+		int rc;
+
 		raw = saved_termios;
 		cfmakeraw(&raw);
-		termios_saved = 1;
-		tcsetattr(STDIN_FILENO, TCSADRAIN, &raw);
+		/* Raw only if it took: in canonical mode a typed ^D reads as 0
+		 * bytes, which fill() would take for a hangup of a raw terminal. */
+		do
+			rc = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw);
+		while (rc < 0 && errno == EINTR);
+		if (rc == 0)
+			termios_saved = 1;
+		else
+			warn("tcsetattr of the terminal to raw mode");
 	}
 	if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
 		memset(&sa, 0, sizeof sa);
