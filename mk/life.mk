@@ -52,7 +52,7 @@ uninstall-life:
 # not part of `make test`.  SCALE_N=100 for a short one.
 SCALE_N ?= 1000
 .PHONY: scale
-scale: all rootfs
+scale: all rootfs bench/floor
 	tests/scale.sh -n $(SCALE_N)
 
 # `make debug` / `make test-debug` (mk/debug.mk, read before this file):

@@ -44,6 +44,7 @@ PS=$BIN/sdocker_ps
 STOP=$BIN/sdocker_stop
 RM=$BIN/sdocker_rm
 ROOTFS=$REPO/rootfs
+FLOOR=$REPO/bench/floor
 STATE_DIR=/run/sdocker
 N=1000
 K=11
@@ -144,6 +145,20 @@ start_times() {
     done
 }
 
+# floor_times K: the same K starts of bench/floor (the least any launcher
+# does: cgroups, namespaces, pivot_root, exec), one median, when it is
+# built: the yardstick of what N running costs the kernel itself.
+floor_times() {
+    local i t0
+    [[ -x $FLOOR ]] || return 0
+    for ((i = 0; i < $1; i++)); do
+        t0=$(now_us)
+        "$FLOOR" "$ROOTFS" /bin/true </dev/null >/dev/null 2>>"$WORK/floor.err" ||
+            echo "scale: bench/floor true failed: $(tail -n1 "$WORK/floor.err")" >&2
+        echo $(($(now_us) - t0))
+    done | median
+}
+
 cleanup() {
     local id st mon mst
     trap '' INT TERM
@@ -171,7 +186,8 @@ say "records of other users' containers in $STATE_DIR at the start: $others"
 # --- 1. starts with none of ours running ----------------------------------------
 start_times 1 >/dev/null
 before_us=$(start_times "$K" | median)
-say "a start (sdocker_run -T ROOTFS true) with none of ours running: median $((before_us / 1000)) ms"
+floor_before=$(floor_times "$K")
+say "a start (sdocker_run -T ROOTFS true) with none of ours running: median $((before_us / 1000)) ms${floor_before:+ (bench/floor: $((floor_before / 1000)) ms)}"
 
 # --- 2. N detached containers -------------------------------------------------
 t_all=$(now_us)
@@ -245,7 +261,8 @@ check $((ps_us <= 100000)) "sdocker_ps lists $started running containers in at m
 
 # --- 5. a start with N running -------------------------------------------------------
 after_us=$(start_times "$K" | median)
-say "a start with $started running: median $((after_us / 1000)) ms (checked against none after they are stopped, below)"
+floor_after=$(floor_times "$K")
+say "a start with $started running: median $((after_us / 1000)) ms${floor_after:+ (bench/floor: $((floor_after / 1000)) ms)} (checked against none after they are stopped, below)"
 
 # --- 6. each monitor's resident memory -----------------------------------------------
 : >"$WORK/rss"
@@ -285,6 +302,13 @@ base_us=$((end_us < before_us ? end_us : before_us))
 ratio=$(awk -v a="$after_us" -v b="$base_us" 'BEGIN { printf "%.2f", a / b }')
 say "a start with none of ours running, after: median $((end_us / 1000)) ms; with $started running $((after_us / 1000)) ms: ${ratio}x the faster of $((before_us / 1000)) and $((end_us / 1000)) ms"
 check "$(awk -v r="$ratio" 'BEGIN { print (r <= 1.3) }')" "a start with $started running takes at most 1.3x one with none (${ratio}x)"
+# The floor's own ratio, taken the same way: what the N running cost a
+# launcher that does nothing of sdocker's (no records, no sweep).
+floor_end=$(floor_times "$K")
+if [[ -n $floor_before && -n $floor_after && -n $floor_end ]]; then
+    floor_base=$((floor_end < floor_before ? floor_end : floor_before))
+    say "bench/floor the same way: none $((floor_before / 1000)) and $((floor_end / 1000)) ms, with $started running $((floor_after / 1000)) ms: $(awk -v a="$floor_after" -v b="$floor_base" 'BEGIN { printf "%.2f", a / b }')x"
+fi
 
 # --- 8. nothing left ---------------------------------------------------------------
 left=()
