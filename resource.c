@@ -1119,6 +1119,33 @@ int cg_read_stats(const struct cgroup *cg, struct cg_stats *st, int all)
 	return 0;
 }
 
+/* Which of the usage files a directory can have, from the mounts cg_init()
+ * found: each file exists in one kind of directory only, and a failed open
+ * per file and container was most of what sdocker_ps did for 1000 of
+ * them.  A directory of a v1 hierarchy has the files of its controllers;
+ * any other is a cgroup2 directory, where cpu.stat is a core file (the
+ * CPU time is there even without the cpu controller, as in a rootless
+ * container's on a hybrid host).  Without known mounts, all are tried. */
+enum { USE_MEM_V1 = 1, USE_MEM_V2 = 2, USE_CPUACCT = 4, USE_CPU_V2 = 8 };
+
+static int usage_files(const char *dir)
+{
+	int use = 0, v1 = 0;
+
+	if (!mounts_seen_valid)
+		return USE_MEM_V1 | USE_MEM_V2 | USE_CPUACCT | USE_CPU_V2;
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if (mounts_seen[c].version != 1 || !path_under(dir, mounts_seen[c].path))
+			continue;
+		v1 = 1;
+		if (c == CG_MEMORY)
+			use |= USE_MEM_V1;
+		else if (c == CG_CPUACCT)
+			use |= USE_CPUACCT;
+	}
+	return v1 ? use : USE_MEM_V2 | USE_CPU_V2;
+}
+
 int cg_read_usage(char dirs[][PATH_MAX], int n, struct cg_usage *u)
 {
 	uint64_t v;
@@ -1126,18 +1153,19 @@ int cg_read_usage(char dirs[][PATH_MAX], int n, struct cg_usage *u)
 	memset(u, 0, sizeof *u);
 	for (int i = 0; i < n; i++) {
 		const char *d = dirs[i];
+		int use = usage_files(d);
 
-		/* Each file exists in one kind of directory only: try them. */
-		if (read_u64(d, "memory.usage_in_bytes", &u->memory) == 0
-		    || read_u64(d, "memory.current", &u->memory) == 0) {
+		if (((use & USE_MEM_V1) && read_u64(d, "memory.usage_in_bytes", &u->memory) == 0)
+		    || ((use & USE_MEM_V2) && read_u64(d, "memory.current", &u->memory) == 0)) {
 			u->have_memory = 1;
-			if ((read_u64(d, "memory.limit_in_bytes", &v) == 0 && v < (UINT64_C(1) << 62))
-			    || (read_u64(d, "memory.max", &v) == 0 && v))
+			if (((use & USE_MEM_V1) && read_u64(d, "memory.limit_in_bytes", &v) == 0
+			     && v < (UINT64_C(1) << 62))
+			    || ((use & USE_MEM_V2) && read_u64(d, "memory.max", &v) == 0 && v))
 				u->memory_limit = v;
 		}
-		if (read_u64(d, "cpuacct.usage", &u->cpu_ns) == 0)
+		if ((use & USE_CPUACCT) && read_u64(d, "cpuacct.usage", &u->cpu_ns) == 0)
 			u->have_cpu = 1;
-		else if (read_key(d, "cpu.stat", "usage_usec", &v) == 0) {
+		else if ((use & USE_CPU_V2) && read_key(d, "cpu.stat", "usage_usec", &v) == 0) {
 			u->cpu_ns = v * 1000;
 			u->have_cpu = 1;
 		}

@@ -14,7 +14,7 @@
  * state.c's (parsed with state_parse), the kept directories containers.c's,
  * the cgroup counters resource.c's (cg_read_usage).  Each record is opened
  * once: the lock probe and the text come from the same open file, so the
- * text is the one its owner locked.  A running container costs about 22
+ * text is the one its owner locked.  A running container costs about 14
  * system calls (tests/scale.sh times a listing of 1000).
  */
 #include "containers.h"
@@ -112,47 +112,6 @@ static void fmt_age(char *buf, size_t size, long long s)
 		snprintf(buf, size, "%lldd", s / 86400);
 }
 
-/* Where each controller is mounted (cg_init, once): to pick, among a
- * record's directories, the ones that hold the figures. */
-static struct cgroup hier;
-static int have_hier;
-
-static int under(const char *dir, const struct cgroup_mount *m)
-{
-	size_t len = strlen(m->path);
-
-	return len && strncmp(dir, m->path, len) == 0 && dir[len] == '/';
-}
-
-/* Move the record's memory directory and the one that counts its CPU time
- * (cpuacct on v1; on v2 the one directory holds both) to the front, and
- * say how many.  cg_read_usage tries each of its files in every directory
- * it is given: the pids and devices ones would only cost failed opens,
- * which for 1000 containers was most of a listing. */
-static int usage_dirs(struct state_info *st)
-{
-	int n = 0;
-
-	if (!have_hier)
-		return st->ncgroups;
-	for (int i = 0; i < st->ncgroups; i++) {
-		const char *d = st->cgroups[i];
-
-		if (under(d, &hier.mnt[CG_MEMORY]) || under(d, &hier.mnt[CG_CPUACCT])
-		    || (hier.mnt[CG_CPU].version == 2 && under(d, &hier.mnt[CG_CPU]))) {
-			if (i != n) {
-				char tmp[PATH_MAX];
-
-				memcpy(tmp, st->cgroups[n], sizeof tmp);
-				memcpy(st->cgroups[n], st->cgroups[i], sizeof tmp);
-				memcpy(st->cgroups[i], tmp, sizeof tmp);
-			}
-			n++;
-		}
-	}
-	return n;
-}
-
 /* The figures of a running container, from the cgroup directories its
  * record names.  CPU: nanoseconds used over nanoseconds since it started,
  * as a share of one core. */
@@ -160,7 +119,7 @@ static void fill_usage(struct row *r, struct state_info *st, double age_s)
 {
 	struct cg_usage u;
 
-	cg_read_usage(st->cgroups, usage_dirs(st), &u);
+	cg_read_usage(st->cgroups, st->ncgroups, &u);
 	snprintf(r->cpu, sizeof r->cpu, "-");
 	if (u.have_cpu && age_s > 0)
 		snprintf(r->cpu, sizeof r->cpu, "%.1f", (double)u.cpu_ns / 1e9 / age_s * 100.0);
@@ -440,10 +399,12 @@ int main(int argc, char **argv)
 	ck.tck = sysconf(_SC_CLK_TCK);
 	{
 		struct cg_limits none = CG_LIMITS_NONE;
+		struct cgroup mounts;
 
-		/* Without it (no memory or cpu controller, said) every
-		 * directory is read. */
-		have_hier = cg_init(&hier, &none, 1) == 0;
+		/* Where each controller is mounted, for cg_read_usage to open
+		 * in each directory only the files it can have.  Without it
+		 * (no memory or cpu controller, said) it tries them all. */
+		cg_init(&mounts, &none, 1);
 	}
 	if (add_running(&rs, &ck) < 0 || (all && add_kept(&rs) < 0))
 		return EXIT_SDOCKER;

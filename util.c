@@ -429,6 +429,13 @@ ssize_t read_file(const char *path, char *buf, size_t size)
 	return n;
 }
 
+int path_under(const char *path, const char *top)
+{
+	size_t len = strlen(top);
+
+	return len && strncmp(path, top, len) == 0 && path[len] == '/';
+}
+
 int fmt_path(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;

@@ -90,6 +90,10 @@ int write_file(const char *path, const char *fmt, ...)
  * trailing newline removed.  Returns the length, or -1 with errno set. */
 ssize_t read_file(const char *path, char *buf, size_t size);
 
+/* Is path below the directory top ("/a/b" is below "/a", "/ab" is not)?
+ * An empty top has nothing below it. */
+int path_under(const char *path, const char *top);
+
 /* Like snprintf into a fixed buffer, but returns -1 (errno ENAMETOOLONG) when
  * the result would not fit instead of silently cutting it. */
 int fmt_path(char *buf, size_t size, const char *fmt, ...)
