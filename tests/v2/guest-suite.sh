@@ -3,13 +3,13 @@
 # guest-suite.sh: what `make test-v2` runs inside the cgroup v2 guest.  It
 # owns the report, not the tests: it says which kernel and which cgroup
 # mounts the tests met, runs the bats files (tests/limits.bats,
-# tests/escape.bats, tests/regress.bats and tests/rootless_v2.bats unless
-# named as arguments) with
+# tests/escape.bats, tests/regress.bats, tests/rootless_v2.bats and
+# tests/lifecycle.bats unless named as arguments) with
 # TAP output, and counts the TAP lines into the closing "N passed, N failed,
 # N skipped" line that CI reads.  The tests themselves and their cleanup
 # belong to the .bats files.
 #
-# Why these four: they are where cgroup v2 changes what sdocker does.  The
+# Why these five: they are where cgroup v2 changes what sdocker does.  The
 # limits are written to v2 files; only here does a container start inside
 # its cgroup (clone3 with CLONE_INTO_CGROUP), get the device eBPF program
 # instead of v1 devices lines, and see its own directory through a cgroup
@@ -17,7 +17,10 @@
 # (sdocker_exec joining the record's cgroups, the pids of its relay, the
 # sweep of a killed run's cgroups) must hold on both layouts.  Without
 # root, limits exist only here: a user's delegated cgroup v2 subtree is what
-# rootless_v2.bats gives its user (the labs at 10 MiB and 20%, exec).
+# rootless_v2.bats gives its user (the labs at 10 MiB and 20%, exec).  And
+# the detached containers' tools read their figures and verdicts from v2
+# files: sdocker_ps's CPU and memory columns, the OOM-killed status, stop
+# and its escalation (lifecycle.bats).
 #
 # Counting from TAP, rather than trusting bats's status alone, is what lets
 # skips be reported apart from passes; the plan line ("1..N") is checked too,
@@ -33,7 +36,7 @@ set -uo pipefail
 
 cd -- "$(dirname -- "$0")/../.." || exit 125
 files=("$@")
-((${#files[@]} > 0)) || files=(tests/limits.bats tests/escape.bats tests/regress.bats tests/rootless_v2.bats)
+((${#files[@]} > 0)) || files=(tests/limits.bats tests/escape.bats tests/regress.bats tests/rootless_v2.bats tests/lifecycle.bats)
 
 # Tests left out of the guest run, by file and exact name, each with why.
 # Only for what a skip inside the test cannot say (the test has no skip for
@@ -44,6 +47,10 @@ not_in_guest=(
     # no libc.a.  What it checks (the relay and --init) does not depend on
     # the cgroup version, and the host's run covers it.
     $'tests/regress.bats\t--init -t: one Ctrl-C is one SIGINT for the command\texpected: the guest has no gcc to build tests/sigcount.c (the test is cgroup-agnostic; the host runs it)'
+    # It drives a terminal through tmux, which the guest does not have;
+    # what it checks (a detached run outlives its terminal's hangup) does
+    # not depend on the cgroup version.
+    $'tests/lifecycle.bats\ta detached container survives the terminal that started it and is found by name\texpected: the guest has no tmux (the test is cgroup-agnostic; the host runs it)'
 )
 
 echo "# guest: kernel $(uname -r), $(nproc) CPUs, $(awk '/^MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB"
