@@ -378,10 +378,10 @@ static void sort_by_nr(struct judged *j, size_t n)
 
 /* Find the number in the accumulator among j[0..n), sorted, n >= 1 (the
  * personality is always judged): a binary search down to runs of at most
- * 4, compared one by one; a number not there is allowed.  The kernel runs a new filter once for every system call number
- * when it is loaded (to find the ones it may allow without running it
- * again); a list compared in order costs that run one step per entry, a
- * tree a few. */
+ * 4, compared one by one; a number not there is allowed.  The kernel runs
+ * a new filter once for every system call number when it is loaded (to
+ * find the ones it may allow without running it again); a list compared
+ * in order costs that run one step per entry, a tree a few. */
 static void emit_search(struct asm_state *a, const struct judged *j, size_t n)
 {
 	if (n <= 4) {
