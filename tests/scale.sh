@@ -133,30 +133,30 @@ median() {
     sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
-# start_times K: K foreground runs of true, each's wall time in us, one a
-# line.
-start_times() {
-    local i t0
-    for ((i = 0; i < $1; i++)); do
+# times_of K CMD...: K foreground runs of CMD, each's wall time in us, one
+# a line.
+times_of() {
+    local n=$1 i t0
+    shift
+    for ((i = 0; i < n; i++)); do
         t0=$(now_us)
-        "$RUN" -T "$ROOTFS" /bin/true </dev/null >/dev/null 2>>"$WORK/true.err" ||
-            echo "scale: sdocker_run true failed: $(tail -n1 "$WORK/true.err")" >&2
+        "$@" </dev/null >/dev/null 2>>"$WORK/true.err" ||
+            echo "scale: $1 true failed: $(tail -n1 "$WORK/true.err")" >&2
         echo $(($(now_us) - t0))
     done
 }
 
-# floor_times K: the same K starts of bench/floor (the least any launcher
-# does: cgroups, namespaces, pivot_root, exec), one median, when it is
-# built: the yardstick of what N running costs the kernel itself.
+# start_times K: K starts of sdocker_run true.
+start_times() {
+    times_of "$1" "$RUN" -T "$ROOTFS" /bin/true
+}
+
+# floor_times K: the median of K starts of bench/floor (the least any
+# launcher does: cgroups, namespaces, pivot_root, exec), when it is built:
+# the yardstick of what N running costs the kernel itself.
 floor_times() {
-    local i t0
     [[ -x $FLOOR ]] || return 0
-    for ((i = 0; i < $1; i++)); do
-        t0=$(now_us)
-        "$FLOOR" "$ROOTFS" /bin/true </dev/null >/dev/null 2>>"$WORK/floor.err" ||
-            echo "scale: bench/floor true failed: $(tail -n1 "$WORK/floor.err")" >&2
-        echo $(($(now_us) - t0))
-    done | median
+    times_of "$1" "$FLOOR" "$ROOTFS" /bin/true | median
 }
 
 cleanup() {
