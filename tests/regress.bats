@@ -44,11 +44,13 @@ teardown() {
 
 # in_script CMD: run CMD (a bash command line) on script's pty; stdin of
 # this function is typed into it.  Sets status (script's, which is CMD's)
-# and output (the pty's output, with CRs removed).
+# and output (the pty's output, with CRs removed).  script runs CMD with
+# $SHELL, or /bin/sh (dash) where SHELL is unset, as under CI: SHELL is
+# set here so that CMD is bash's.
 in_script() {
     local out=$BATS_TEST_TMPDIR/script.out
     status=0
-    T=$BATS_TEST_TMPDIR script -qec "$1" /dev/null >"$out" 2>&1 || status=$?
+    SHELL=/bin/bash T=$BATS_TEST_TMPDIR script -qec "$1" /dev/null >"$out" 2>&1 || status=$?
     output=$(tr -d '\r' <"$out")
 }
 
@@ -83,8 +85,8 @@ in_pidns() {
     cmd='stty -g >"$T/before"; "$RUN" -t "$ROOTFS" /bin/sh -c "while :; do echo y; done" | head -1 >/dev/null;'
     cmd+=' echo ${PIPESTATUS[0]} >"$T/rc"; stty -g >"$T/after"'
     in_script "$cmd" <&"$fd"
-    st=$(cat "$BATS_TEST_TMPDIR/rc" 2>/dev/null)
-    [[ $st == 141 ]] || fail "status '$st', expected 141:" "$output"
+    st=$(cat "$BATS_TEST_TMPDIR/rc" 2>/dev/null) || st=
+    [[ $st == 141 ]] || fail "status '$st', expected 141 (script's status $status):" "$output"
     cmp -s "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after" ||
         fail "the terminal's settings changed:" "$(cat "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after")"
     # And sdocker_exec the same way.
@@ -95,8 +97,8 @@ in_pidns() {
     cmd+=' echo ${PIPESTATUS[0]} >"$T/rc"; stty -g >"$T/after"'
     in_script "$cmd" <&"$fd"
     exec {fd}>&-
-    st=$(cat "$BATS_TEST_TMPDIR/rc" 2>/dev/null)
-    [[ $st == 141 ]] || fail "sdocker_exec: status '$st', expected 141:" "$output"
+    st=$(cat "$BATS_TEST_TMPDIR/rc" 2>/dev/null) || st=
+    [[ $st == 141 ]] || fail "sdocker_exec: status '$st', expected 141 (script's status $status):" "$output"
     cmp -s "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after" ||
         fail "sdocker_exec: the terminal's settings changed:" "$(cat "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after")"
 }
