@@ -141,14 +141,14 @@ times_of() {
     for ((i = 0; i < n; i++)); do
         t0=$(now_us)
         "$@" </dev/null >/dev/null 2>>"$WORK/true.err" ||
-            echo "scale: $1 true failed: $(tail -n1 "$WORK/true.err")" >&2
+            echo "scale: ${1##*/} true failed: $(tail -n1 "$WORK/true.err")" >&2
         echo $(($(now_us) - t0))
     done
 }
 
-# start_times K: K starts of sdocker_run true.
+# start_times K: the median of K starts of sdocker_run true.
 start_times() {
-    times_of "$1" "$RUN" -T "$ROOTFS" /bin/true
+    times_of "$1" "$RUN" -T "$ROOTFS" /bin/true | median
 }
 
 # floor_times K: the median of K starts of bench/floor (the least any
@@ -185,7 +185,7 @@ say "records of other users' containers in $STATE_DIR at the start: $others"
 
 # --- 1. starts with none of ours running ----------------------------------------
 start_times 1 >/dev/null
-before_us=$(start_times "$K" | median)
+before_us=$(start_times "$K")
 floor_before=$(floor_times "$K")
 say "a start (sdocker_run -T ROOTFS true) with none of ours running: median $((before_us / 1000)) ms${floor_before:+ (bench/floor: $((floor_before / 1000)) ms)}"
 
@@ -260,7 +260,7 @@ say "sdocker_ps with $started running: median of 5 $((ps_us / 1000)) ms (CPU $((
 check $((ps_us <= 100000)) "sdocker_ps lists $started running containers in at most 100 ms ($((ps_us / 1000)) ms)"
 
 # --- 5. a start with N running -------------------------------------------------------
-after_us=$(start_times "$K" | median)
+after_us=$(start_times "$K")
 floor_after=$(floor_times "$K")
 say "a start with $started running: median $((after_us / 1000)) ms${floor_after:+ (bench/floor: $((floor_after / 1000)) ms)} (checked against none after they are stopped, below)"
 
@@ -297,7 +297,7 @@ check $((removed == started)) "sdocker_rm removed every one ($removed of $starte
 # The same starts with none of ours running again: the ratio is taken
 # against the faster of the two medians with none (the stricter), since
 # the host's load drifts over minutes.
-end_us=$(start_times "$K" | median)
+end_us=$(start_times "$K")
 base_us=$((end_us < before_us ? end_us : before_us))
 ratio=$(awk -v a="$after_us" -v b="$base_us" 'BEGIN { printf "%.2f", a / b }')
 say "a start with none of ours running, after: median $((end_us / 1000)) ms; with $started running $((after_us / 1000)) ms: ${ratio}x the faster of $((before_us / 1000)) and $((end_us / 1000)) ms"
