@@ -11,9 +11,11 @@
 # as skipped; with CI set both fail instead, so CI never passes without them.
 #
 #   make v2-setup          install qemu etc., fetch the kernel (build/v2/)
-#   make test-v2           tests/limits.bats, escape.bats, regress.bats and
-#                          rootless_v2.bats in the guest (guest-suite.sh;
-#                          timeout 1200 s)
+#   make test-v2           tests/limits.bats, escape.bats, regress.bats,
+#                          rootless_v2.bats and lifecycle.bats in the guest
+#                          (guest-suite.sh); timeout 1800 s, well above
+#                          its usual time: the guest is emulated, so a
+#                          slower or busier machine takes much longer
 #   make test-v2-selftest  prove the guest is a sound cgroup v2 bed
 #   make lab-rootless-v2   README's OOM lab without root, in the guest
 #                          (tests/v2/rootless-lab.sh prints the transcript)
@@ -28,7 +30,7 @@ v2-setup:
 # The escape lab's probe is built here, not in the guest (no compiler
 # there); its rule is mk/security.mk's.
 test-v2: all rootfs tests/escape/probe v2-setup
-	$(V2_DIR)/run-guest.sh --or-skip --timeout 1200 $(CURDIR) bash $(V2_DIR)/guest-suite.sh
+	$(V2_DIR)/run-guest.sh --or-skip --timeout 1800 $(CURDIR) bash $(V2_DIR)/guest-suite.sh
 
 test-v2-selftest: v2-setup
 	$(V2_DIR)/run-guest.sh --or-skip --timeout 300 $(CURDIR) bash $(V2_DIR)/selftest.sh

@@ -217,7 +217,7 @@ common_setup_file() {
 # host it is another user's killed run (the next sdocker_run sweeps it).
 # Remembered here so that the teardown blames the test only for the new.
 common_setup() {
-    leftovers >"$BATS_TEST_TMPDIR/leftovers.before"
+    untraced leftovers >"$BATS_TEST_TMPDIR/leftovers.before"
 }
 
 # Our own children and their containers: SIGKILL the containers, give each
@@ -253,6 +253,20 @@ common_teardown() {
     fi
     assert_no_leaks || rc=1
     return "$rc"
+}
+
+# untraced CMD [ARG...]: CMD in a subshell without bats's DEBUG trap.  bats
+# runs a handler before every simple command of a test, for its stack
+# traces; the leak check runs a few thousand (a loop over every cgroup
+# directory, /proc, the state directory), and under the handler they were
+# most of a quick test's time, and half the emulated v2 guest's.  A
+# subshell leaves the test's own trap alone, so CMD must be one whose
+# effect is its output and status.
+untraced() {
+    (
+        trap - DEBUG
+        "$@"
+    )
 }
 
 # our_ids: every container id and sdocker_run pid this test started.
@@ -375,6 +389,10 @@ leftover_is_ours() {
 }
 
 assert_no_leaks() {
+    untraced check_leaks
+}
+
+check_leaks() {
     local left next line others=0 ours=() theirs=() deadline=$((SECONDS + 3))
     left=$(new_leftovers)
     # A leak stays; what another user's run has just made or is just
